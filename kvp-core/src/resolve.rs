@@ -1,0 +1,123 @@
+//! The whole job in one call: pool bytes + a NIC's link address → the NIC's address.
+
+use core::fmt;
+
+use crate::hwaddr::HwAddr;
+use crate::ipoib::{IpoibData, Pair, ValueError};
+use crate::mac::Mac;
+use crate::pool::Pool;
+
+/// The key of the record that holds the pairs.
+pub const IPOIB_DATA_KEY: &str = "IPoIB_Data";
+
+/// Why a NIC's address could not be found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResolveError {
+    /// The pool has no `IPoIB_Data` record (yet: the host may not have pushed it).
+    NoIpoibData,
+    /// The `IPoIB_Data` value is malformed.
+    Malformed(ValueError),
+    /// The value is well formed but lists no pair for this MAC.
+    NoPair {
+        /// The MAC looked up.
+        mac: Mac,
+        /// How many pairs the value holds.
+        pairs: u32,
+    },
+}
+
+impl fmt::Display for ResolveError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ResolveError::NoIpoibData => write!(f, "KVP pool has no {IPOIB_DATA_KEY} record"),
+            ResolveError::Malformed(e) => write!(f, "{e}"),
+            ResolveError::NoPair { mac, pairs } => {
+                write!(f, "{IPOIB_DATA_KEY} has no pair for MAC {mac} ({pairs} pairs listed)")
+            }
+        }
+    }
+}
+
+/// The `IPoIB_Data` value of `pool` (key matched ignoring ASCII case, the last record winning),
+/// checked in full; returns it with its number of pairs.
+pub fn ipoib_data<'a>(pool: &Pool<'a>) -> Result<(IpoibData<'a>, u32), ResolveError> {
+    let record = pool.get_ignore_case(IPOIB_DATA_KEY.as_bytes()).ok_or(ResolveError::NoIpoibData)?;
+    let data = IpoibData::parse(record.value()).map_err(ResolveError::Malformed)?;
+    let pairs = data.validate().map_err(ResolveError::Malformed)?;
+    Ok((data, pairs))
+}
+
+/// The pair for the NIC with link address `hwaddr`.
+pub fn resolve(pool: &Pool<'_>, hwaddr: &HwAddr) -> Result<Pair, ResolveError> {
+    let record = pool.get_ignore_case(IPOIB_DATA_KEY.as_bytes()).ok_or(ResolveError::NoIpoibData)?;
+    let data = IpoibData::parse(record.value()).map_err(ResolveError::Malformed)?;
+    let mac = hwaddr.mac();
+    match data.find(mac).map_err(ResolveError::Malformed)? {
+        Some(pair) => Ok(pair),
+        None => Err(ResolveError::NoPair { mac, pairs: data.declared_count() }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::encode::encode_record;
+    use crate::record::{KEY_LEN, RECORD_LEN};
+    use std::vec::Vec;
+
+    const NIC: &[u8] = b"00:00:01:49:fe:80:00:00:00:00:00:00:00:15:5d:ff:fd:33:ff:0b";
+
+    fn pool_bytes(records: &[(&str, &str)]) -> Vec<u8> {
+        let mut out = std::vec![0u8; records.len() * RECORD_LEN];
+        for (chunk, (k, v)) in out.chunks_exact_mut(RECORD_LEN).zip(records) {
+            encode_record(k.as_bytes(), v.as_bytes(), chunk).unwrap();
+        }
+        out
+    }
+
+    fn nic() -> HwAddr {
+        HwAddr::parse_text(NIC).unwrap()
+    }
+
+    #[test]
+    fn resolves_the_sample_nic() {
+        let bytes = pool_bytes(&[("IPoIB_Data", "NUMPAIRS:1|00155D33FF0B:172.16.1.2")]);
+        let pair = resolve(&Pool::new(&bytes), &nic()).unwrap();
+        assert_eq!(pair.ip, "172.16.1.2".parse::<core::net::IpAddr>().unwrap());
+    }
+
+    #[test]
+    fn a_ghost_pair_behind_the_nul_never_resolves() {
+        // The daemon overwrote a two-pair value with a one-pair value; the old second pair is
+        // still in the field after the new NUL.
+        let mut bytes = pool_bytes(&[("IPoIB_Data", "NUMPAIRS:2|00155D33FF0B:172.16.1.2|00155D33FF0C:172.16.1.3")]);
+        let new = b"NUMPAIRS:1|00155D33FF0B:172.16.1.2\0";
+        bytes[KEY_LEN..KEY_LEN + new.len()].copy_from_slice(new);
+        let pool = Pool::new(&bytes);
+        let ghost = HwAddr::Ethernet([0, 0x15, 0x5d, 0x33, 0xff, 0x0c]);
+        assert_eq!(resolve(&pool, &ghost), Err(ResolveError::NoPair { mac: ghost.mac(), pairs: 1 }));
+        assert!(resolve(&pool, &nic()).is_ok());
+    }
+
+    #[test]
+    fn errors() {
+        let mac = nic().mac();
+        assert_eq!(resolve(&Pool::new(&[]), &nic()), Err(ResolveError::NoIpoibData));
+        let bytes = pool_bytes(&[("ipoib_data", "NUMPAIRS:1|00155D33FF0C:172.16.1.3")]);
+        assert_eq!(resolve(&Pool::new(&bytes), &nic()), Err(ResolveError::NoPair { mac, pairs: 1 }));
+        let bytes = pool_bytes(&[("IPoIB_Data", "NUMPAIRS:x")]);
+        assert!(matches!(resolve(&Pool::new(&bytes), &nic()), Err(ResolveError::Malformed(_))));
+        assert_eq!(
+            std::format!("{}", ResolveError::NoPair { mac, pairs: 8 }),
+            "IPoIB_Data has no pair for MAC 00155D33FF0B (8 pairs listed)"
+        );
+    }
+
+    #[test]
+    fn ipoib_data_checks_the_whole_value() {
+        let bytes = pool_bytes(&[("IPoIB_Data", "NUMPAIRS:2|00155D33FF0B:172.16.1.2|00155D33FF0C:172.16.1.3")]);
+        assert_eq!(ipoib_data(&Pool::new(&bytes)).map(|(_, n)| n), Ok(2));
+        let bytes = pool_bytes(&[("IPoIB_Data", "NUMPAIRS:2|00155D33FF0B:172.16.1.2")]);
+        assert!(matches!(ipoib_data(&Pool::new(&bytes)), Err(ResolveError::Malformed(_))));
+    }
+}
