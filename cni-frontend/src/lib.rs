@@ -1,2 +1,4 @@
 //! azure-ipoib-ipam-cni: the CNI IPAM plugin that gives an InfiniBand NIC the IPoIB address that
 //! Azure's host published for it in Hyper-V KVP.
+
+pub mod cni;
