@@ -42,4 +42,4 @@ pub use ipoib::{IpoibData, Pair, Pairs, ValueError, ValueErrorKind};
 pub use mac::{Mac, MacError};
 pub use pool::Pool;
 pub use record::{Field, FieldNotUtf8, RawRecord, Record, KEY_LEN, RECORD_LEN, VALUE_LEN};
-pub use resolve::{ipoib_data, resolve, ResolveError, IPOIB_DATA_KEY};
+pub use resolve::{ipoib_data, resolve, resolve_mac, ResolveError, IPOIB_DATA_KEY};

@@ -49,9 +49,14 @@ pub fn ipoib_data<'a>(pool: &Pool<'a>) -> Result<(IpoibData<'a>, u32), ResolveEr
 
 /// The pair for the NIC with link address `hwaddr`.
 pub fn resolve(pool: &Pool<'_>, hwaddr: &HwAddr) -> Result<Pair, ResolveError> {
+    resolve_mac(pool, hwaddr.mac())
+}
+
+/// The pair for the NIC that `IPoIB_Data` calls `mac` (for callers that know only the MAC, such
+/// as one derived from a port GID in sysfs).
+pub fn resolve_mac(pool: &Pool<'_>, mac: Mac) -> Result<Pair, ResolveError> {
     let record = pool.get_ignore_case(IPOIB_DATA_KEY.as_bytes()).ok_or(ResolveError::NoIpoibData)?;
     let data = IpoibData::parse(record.value()).map_err(ResolveError::Malformed)?;
-    let mac = hwaddr.mac();
     match data.find(mac).map_err(ResolveError::Malformed)? {
         Some(pair) => Ok(pair),
         None => Err(ResolveError::NoPair { mac, pairs: data.declared_count() }),
