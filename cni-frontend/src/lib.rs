@@ -2,3 +2,5 @@
 //! Azure's host published for it in Hyper-V KVP.
 
 pub mod cni;
+pub mod pool_file;
+mod sys;

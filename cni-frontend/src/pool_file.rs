@@ -1,0 +1,254 @@
+//! Opening the KVP pool file the way hv_kvp_daemon's readers must: under its lock.
+//!
+//! The daemon rewrites a pool by truncating it (`fopen("w")`) and writing every record again,
+//! holding an fcntl write lock on the whole file meanwhile. A reader without a lock can see an
+//! empty file or a 4096-byte prefix; a reader with a mapping can even take a SIGBUS. So:
+//!
+//! 1. open read-only with `O_NONBLOCK` (a FIFO in its place cannot hang us) and `O_CLOEXEC`;
+//! 2. take an OFD read lock (`F_OFD_SETLK`, `F_RDLCK`), polling until the deadline: OFD and
+//!    classic fcntl locks share one domain, so it conflicts with the daemon's write lock (flock
+//!    would not: a separate domain, which the daemon ignores);
+//! 3. `fstat` under the lock: a regular file of at most 1024 records;
+//! 4. map it read-only. Dropping [`LockedPool`] unmaps first, then closes (which unlocks).
+
+use std::fmt;
+use std::fs::File;
+use std::io;
+use std::num::NonZeroUsize;
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use kvp_core::{Pool, RECORD_LEN};
+use nix::errno::Errno;
+use nix::fcntl::{fcntl, FcntlArg};
+use nix::libc;
+
+use crate::sys::ReadOnlyMapping;
+
+/// Largest pool accepted: 1024 records. hv_kvp_daemon's pools hold tens.
+pub const MAX_POOL_LEN: u64 = 1024 * RECORD_LEN as u64;
+
+/// A pool file, mapped and read-locked for as long as this lives.
+pub struct LockedPool {
+    // Field order is drop order: unmap before the file closes and the lock goes.
+    mapping: Option<ReadOnlyMapping>,
+    _file: File,
+}
+
+impl LockedPool {
+    /// The file's bytes (empty for an empty file).
+    pub fn bytes(&self) -> &[u8] {
+        self.mapping.as_ref().map_or(&[], ReadOnlyMapping::bytes)
+    }
+
+    /// The bytes viewed as KVP records.
+    pub fn pool(&self) -> Pool<'_> {
+        Pool::new(self.bytes())
+    }
+}
+
+/// Why the pool could not be opened, locked or mapped.
+#[derive(Debug)]
+pub enum PoolFileError {
+    /// No file at the path (the daemon has not created it yet).
+    Missing(PathBuf),
+    /// The writer held its lock for the whole timeout.
+    LockTimeout(PathBuf, Duration),
+    /// Not a regular file: a directory, FIFO, device, socket.
+    NotRegular(PathBuf, &'static str),
+    /// Larger than [`MAX_POOL_LEN`].
+    TooLarge(PathBuf, u64),
+    /// Any other failure to open, lock, stat or map (permissions, symlink loop, I/O error).
+    Io(PathBuf, &'static str, io::Error),
+}
+
+impl fmt::Display for PoolFileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PoolFileError::Missing(p) => write!(f, "KVP pool {} does not exist", p.display()),
+            PoolFileError::LockTimeout(p, t) => {
+                write!(f, "KVP pool {} stayed write-locked by its writer for {} ms", p.display(), t.as_millis())
+            }
+            PoolFileError::NotRegular(p, kind) => write!(f, "KVP pool {} is a {kind}, not a regular file", p.display()),
+            PoolFileError::TooLarge(p, len) => write!(
+                f,
+                "KVP pool {} is {len} bytes, more than the {MAX_POOL_LEN} of 1024 records",
+                p.display()
+            ),
+            PoolFileError::Io(p, step, e) => write!(f, "cannot {step} KVP pool {}: {e}", p.display()),
+        }
+    }
+}
+
+impl std::error::Error for PoolFileError {}
+
+/// Opens, read-locks and maps the pool at `path`, waiting up to `timeout` for the lock.
+pub fn open_locked(path: &Path, timeout: Duration) -> Result<LockedPool, PoolFileError> {
+    let io_error = |step, e| PoolFileError::Io(path.to_path_buf(), step, e);
+    let file = File::options()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
+        .map_err(|e| match e.kind() {
+            io::ErrorKind::NotFound => PoolFileError::Missing(path.to_path_buf()),
+            _ => io_error("open", e),
+        })?;
+    if let Err(e) = lock_shared(&file, timeout) {
+        // A lock can fail on what is not a file at all; say that rather than the errno.
+        check_regular(path, &file)?;
+        return Err(match e {
+            Errno::EAGAIN | Errno::EACCES => PoolFileError::LockTimeout(path.to_path_buf(), timeout),
+            other => io_error("lock", other.into()),
+        });
+    }
+    let len = check_regular(path, &file)?;
+    let mapping = match usize::try_from(len).ok().and_then(NonZeroUsize::new) {
+        None => None,
+        Some(len) => Some(ReadOnlyMapping::new(&file, len).map_err(|e| io_error("map", e))?),
+    };
+    Ok(LockedPool { mapping, _file: file })
+}
+
+/// Checks the file type and size; returns the size.
+fn check_regular(path: &Path, file: &File) -> Result<u64, PoolFileError> {
+    let meta = file.metadata().map_err(|e| PoolFileError::Io(path.to_path_buf(), "stat", e))?;
+    let kind = meta.file_type();
+    let not_regular = |what| Err(PoolFileError::NotRegular(path.to_path_buf(), what));
+    if kind.is_dir() {
+        return not_regular("directory");
+    } else if kind.is_fifo() {
+        return not_regular("FIFO");
+    } else if kind.is_char_device() || kind.is_block_device() {
+        return not_regular("device");
+    } else if kind.is_socket() {
+        return not_regular("socket");
+    } else if !kind.is_file() {
+        return not_regular("special file");
+    }
+    if meta.len() > MAX_POOL_LEN {
+        return Err(PoolFileError::TooLarge(path.to_path_buf(), meta.len()));
+    }
+    Ok(meta.len())
+}
+
+/// Takes a whole-file OFD read lock, polling until `timeout` while a writer holds it.
+fn lock_shared(file: &File, timeout: Duration) -> Result<(), Errno> {
+    let deadline = Instant::now() + timeout;
+    let mut pause = Duration::from_millis(1);
+    loop {
+        match fcntl(file, FcntlArg::F_OFD_SETLK(&whole_file(libc::F_RDLCK))) {
+            Ok(_) => return Ok(()),
+            Err(Errno::EINTR) => continue,
+            Err(e @ (Errno::EAGAIN | Errno::EACCES)) => {
+                let now = Instant::now();
+                if now >= deadline {
+                    return Err(e);
+                }
+                std::thread::sleep(pause.min(deadline - now));
+                pause = (pause * 2).min(Duration::from_millis(16));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// A lock request on the whole file. OFD locks require `l_pid` = 0.
+fn whole_file(kind: i32) -> libc::flock {
+    libc::flock { l_type: kind as i16, l_whence: libc::SEEK_SET as i16, l_start: 0, l_len: 0, l_pid: 0 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kvp_core::encode_record;
+    use std::os::unix::fs::symlink;
+
+    struct TempDir(PathBuf);
+
+    impl TempDir {
+        fn new(name: &str) -> TempDir {
+            let dir = std::env::temp_dir().join(format!("pool-file-{name}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).unwrap();
+            TempDir(dir)
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn sample(dir: &TempDir) -> PathBuf {
+        let mut record = vec![0u8; RECORD_LEN];
+        encode_record(b"IPoIB_Data", b"NUMPAIRS:1|00155D33FF0B:172.16.1.2", &mut record).unwrap();
+        let path = dir.0.join("pool");
+        std::fs::write(&path, record).unwrap();
+        path
+    }
+
+    const T: Duration = Duration::from_millis(50);
+
+    #[test]
+    fn maps_a_pool() {
+        let dir = TempDir::new("ok");
+        let pool = open_locked(&sample(&dir), T).unwrap();
+        assert_eq!(pool.bytes().len(), RECORD_LEN);
+        assert_eq!(pool.pool().get(b"IPoIB_Data").unwrap().value(), b"NUMPAIRS:1|00155D33FF0B:172.16.1.2");
+    }
+
+    #[test]
+    fn an_empty_file_is_an_empty_pool() {
+        let dir = TempDir::new("empty");
+        let path = dir.0.join("pool");
+        std::fs::write(&path, b"").unwrap();
+        assert!(open_locked(&path, T).unwrap().pool().is_empty());
+    }
+
+    #[test]
+    fn refuses_what_is_not_a_pool() {
+        let dir = TempDir::new("bad");
+        assert!(matches!(open_locked(&dir.0.join("none"), T), Err(PoolFileError::Missing(_))));
+        assert!(matches!(open_locked(&dir.0, T), Err(PoolFileError::NotRegular(_, "directory"))));
+        assert!(matches!(open_locked(Path::new("/dev/zero"), T), Err(PoolFileError::NotRegular(_, "device"))));
+        let fifo = dir.0.join("fifo");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        assert!(matches!(open_locked(&fifo, T), Err(PoolFileError::NotRegular(_, "FIFO"))));
+        let big = dir.0.join("big");
+        File::create(&big).unwrap().set_len(MAX_POOL_LEN + 1).unwrap();
+        assert!(matches!(open_locked(&big, T), Err(PoolFileError::TooLarge(_, _))));
+        let exact = dir.0.join("exact");
+        File::create(&exact).unwrap().set_len(MAX_POOL_LEN).unwrap();
+        assert_eq!(open_locked(&exact, T).unwrap().pool().len(), 1024);
+        let lp = dir.0.join("loop");
+        symlink(&lp, &lp).unwrap();
+        let err = open_locked(&lp, T).err().unwrap();
+        assert!(matches!(err, PoolFileError::Io(_, "open", _)), "{err}");
+    }
+
+    #[test]
+    fn waits_for_a_writer_then_gives_up() {
+        let dir = TempDir::new("locked");
+        let path = sample(&dir);
+        let writer = File::options().read(true).write(true).open(&path).unwrap();
+        fcntl(&writer, FcntlArg::F_OFD_SETLK(&whole_file(libc::F_WRLCK))).unwrap();
+        let started = Instant::now();
+        let err = open_locked(&path, Duration::from_millis(100)).err().unwrap();
+        let waited = started.elapsed();
+        assert!(matches!(err, PoolFileError::LockTimeout(_, _)), "{err}");
+        assert!(waited >= Duration::from_millis(100) && waited < Duration::from_millis(600), "{waited:?}");
+        drop(writer);
+        assert!(open_locked(&path, Duration::ZERO).is_ok());
+    }
+
+    #[test]
+    fn readers_share_the_lock() {
+        let dir = TempDir::new("shared");
+        let path = sample(&dir);
+        let first = open_locked(&path, T).unwrap();
+        let second = open_locked(&path, Duration::ZERO).unwrap();
+        assert_eq!(first.bytes(), second.bytes());
+    }
+}
