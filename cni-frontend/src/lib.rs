@@ -2,5 +2,8 @@
 //! Azure's host published for it in Hyper-V KVP.
 
 pub mod cni;
+pub mod link;
+pub mod netlink;
 pub mod pool_file;
 mod sys;
+pub mod sysfs;

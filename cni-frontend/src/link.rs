@@ -1,0 +1,471 @@
+//! A NIC's hardware address, read over rtnetlink inside the container's network namespace.
+//!
+//! The plugin runs in the host's netns while `CNI_NETNS` names the container's. It enters that
+//! netns only long enough to create an rtnetlink socket (a socket stays bound to the netns it was
+//! created in) and returns at once, on every path, so nothing else the plugin does runs inside
+//! the container. `setns` moves only the calling thread.
+#![forbid(unsafe_code)]
+// Tests may index and unwrap; the library may not.
+#![cfg_attr(not(test), deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+use std::fmt;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+use kvp_core::{HwAddr, HwAddrError};
+use nix::errno::Errno;
+use nix::fcntl::{open, OFlag};
+use nix::sched::{setns, CloneFlags};
+use nix::sys::socket::{
+    recv, sendto, setsockopt, socket, sockopt, AddressFamily, MsgFlags, NetlinkAddr, SockFlag, SockProtocol, SockType,
+};
+use nix::sys::stat::Mode;
+use nix::sys::time::TimeVal;
+
+use crate::netlink::{build_getlink_request, parse_getlink_reply, NetlinkError, GETLINK_REQUEST_MAX_LEN};
+
+/// The calling thread's own netns, to come back to.
+const THREAD_NETNS: &str = "/proc/thread-self/ns/net";
+/// How long to wait for the kernel's answer: it is immediate, but a lost reply must not hang the
+/// runtime that called the plugin.
+const REPLY_TIMEOUT: TimeVal = TimeVal::new(1, 0);
+/// A link description is 1-2 KiB (VF lists, the one large attribute, are not asked for).
+const REPLY_BUF_LEN: usize = 8 * 1024;
+/// The socket is fresh and carries one request, so any constant will do.
+const REQUEST_SEQ: u32 = 1;
+
+/// Which link a failed lookup was about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkName {
+    /// The interface name asked for.
+    pub ifname: String,
+    /// The netns it was looked up in; `None` for the plugin's own.
+    pub netns: Option<PathBuf>,
+}
+
+impl LinkName {
+    fn new(netns: Option<&Path>, ifname: &str) -> LinkName {
+        LinkName { ifname: ifname.to_owned(), netns: netns.map(Path::to_path_buf) }
+    }
+}
+
+impl fmt::Display for LinkName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.netns {
+            Some(netns) => write!(f, "link {:?} in netns {}", self.ifname, netns.display()),
+            None => write!(f, "link {:?} in the current netns", self.ifname),
+        }
+    }
+}
+
+/// The socket call that failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SocketStep {
+    /// `socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE)`.
+    Open,
+    /// `setsockopt(SO_RCVTIMEO)`.
+    SetTimeout,
+    /// `sendto` of the request.
+    Send,
+    /// `recv` of the reply (`EAGAIN`: no reply in time).
+    Receive,
+}
+
+/// Why a link's hardware address could not be read.
+///
+/// Display prints the inner error (errno, address or parse error) itself, so
+/// [`std::error::Error::source`] returns `None`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkError {
+    /// The netns path does not exist (`ENOENT`): the container is gone. CNI error code 3.
+    NetnsNotFound {
+        /// The path from `CNI_NETNS`.
+        netns: PathBuf,
+    },
+    /// The netns path exists but cannot be opened or entered: `EPERM`/`EACCES`, or `EINVAL` when
+    /// it is not a network namespace.
+    NetnsCannotEnter {
+        /// The path from `CNI_NETNS`.
+        netns: PathBuf,
+        /// From `open` or `setns`.
+        errno: Errno,
+    },
+    /// The thread's own netns (`/proc/thread-self/ns/net`) cannot be opened, so there would be
+    /// no way back: the container's netns is not entered.
+    CannotSaveOwnNetns {
+        /// From `open`.
+        errno: Errno,
+    },
+    /// Returning from the container's netns failed; the thread may still be inside it.
+    CannotReturnFromNetns {
+        /// The netns that was entered.
+        netns: PathBuf,
+        /// From `setns`.
+        errno: Errno,
+    },
+    /// The interface name is empty, longer than 15 bytes or contains a NUL.
+    InvalidIfname {
+        /// The link asked for.
+        link: LinkName,
+    },
+    /// A socket call failed.
+    Socket {
+        /// The link asked for.
+        link: LinkName,
+        /// Which call.
+        step: SocketStep,
+        /// Its errno.
+        errno: Errno,
+    },
+    /// The reply did not fit in the receive buffer.
+    ReplyTooLarge {
+        /// The link asked for.
+        link: LinkName,
+        /// The reply's full length.
+        len: usize,
+    },
+    /// There is no link of that name in the netns (`ENODEV`).
+    NoSuchLink {
+        /// The link asked for.
+        link: LinkName,
+    },
+    /// The kernel refused the request with another errno.
+    Kernel {
+        /// The link asked for.
+        link: LinkName,
+        /// The errno in the kernel's `NLMSG_ERROR`.
+        errno: Errno,
+    },
+    /// The link has no hardware address.
+    NoAddress {
+        /// The link asked for.
+        link: LinkName,
+    },
+    /// The link's address is neither 6 (Ethernet) nor 20 (IPoIB) bytes.
+    UnsupportedAddress {
+        /// The link asked for.
+        link: LinkName,
+        /// Why [`HwAddr::from_bytes`] rejected it.
+        error: HwAddrError,
+    },
+    /// The kernel's reply could not be parsed.
+    MalformedReply {
+        /// The link asked for.
+        link: LinkName,
+        /// What is wrong with it.
+        error: NetlinkError,
+    },
+}
+
+impl fmt::Display for LinkError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LinkError::NetnsNotFound { netns } => write!(f, "netns {} does not exist", netns.display()),
+            LinkError::NetnsCannotEnter { netns, errno } => {
+                write!(f, "cannot enter netns {}: {errno}", netns.display())
+            }
+            LinkError::CannotSaveOwnNetns { errno } => write!(f, "cannot open {THREAD_NETNS}: {errno}"),
+            LinkError::CannotReturnFromNetns { netns, errno } => {
+                write!(f, "cannot return from netns {} to the plugin's own: {errno}", netns.display())
+            }
+            LinkError::InvalidIfname { link } => {
+                write!(f, "{link}: interface name must be 1 to 15 bytes without NUL")
+            }
+            LinkError::Socket { link, step: SocketStep::Receive, errno: Errno::EAGAIN } => {
+                write!(f, "{link}: no rtnetlink reply within {} s", REPLY_TIMEOUT.tv_sec())
+            }
+            LinkError::Socket { link, step, errno } => {
+                let call = match step {
+                    SocketStep::Open => "cannot open rtnetlink socket",
+                    SocketStep::SetTimeout => "cannot set rtnetlink receive timeout",
+                    SocketStep::Send => "cannot send RTM_GETLINK",
+                    SocketStep::Receive => "cannot receive RTM_GETLINK reply",
+                };
+                write!(f, "{link}: {call}: {errno}")
+            }
+            LinkError::ReplyTooLarge { link, len } => {
+                write!(f, "{link}: {len}-byte rtnetlink reply exceeds the {REPLY_BUF_LEN}-byte buffer")
+            }
+            LinkError::NoSuchLink { link } => write!(f, "{link} does not exist"),
+            LinkError::Kernel { link, errno } => write!(f, "{link}: RTM_GETLINK failed: {errno}"),
+            LinkError::NoAddress { link } => write!(f, "{link} has no hardware address"),
+            LinkError::UnsupportedAddress { link, error } => write!(f, "{link}: {error}"),
+            LinkError::MalformedReply { link, error } => write!(f, "{link}: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for LinkError {}
+
+impl LinkError {
+    /// Whether the netns itself is gone, which CNI reports as code 3 rather than a NIC failure.
+    #[must_use]
+    pub fn netns_missing(&self) -> bool {
+        matches!(self, LinkError::NetnsNotFound { .. })
+    }
+}
+
+/// The hardware address of `ifname` inside the network namespace at `netns` (a bind-mounted
+/// netns file such as `/var/run/netns/<name>` or `/proc/<pid>/ns/net`).
+///
+/// Needs `CAP_SYS_ADMIN`. The calling thread is back in its own netns when this returns, also on
+/// error (or, if even that fails, the error is [`LinkError::CannotReturnFromNetns`]).
+pub fn hwaddr_in_netns(netns: &Path, ifname: &str) -> Result<HwAddr, LinkError> {
+    let socket = route_socket_in(netns, ifname)?;
+    query_hwaddr(&socket, Some(netns), ifname)
+}
+
+/// The hardware address of `ifname` in the calling thread's own network namespace.
+pub fn hwaddr_in_current_netns(ifname: &str) -> Result<HwAddr, LinkError> {
+    let socket = route_socket().map_err(|errno| LinkError::Socket {
+        link: LinkName::new(None, ifname),
+        step: SocketStep::Open,
+        errno,
+    })?;
+    query_hwaddr(&socket, None, ifname)
+}
+
+/// An rtnetlink socket that lives in the netns at `netns`, created from inside it.
+fn route_socket_in(netns: &Path, ifname: &str) -> Result<OwnedFd, LinkError> {
+    let target = open(netns, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty()).map_err(|errno| match errno {
+        Errno::ENOENT => LinkError::NetnsNotFound { netns: netns.to_path_buf() },
+        errno => LinkError::NetnsCannotEnter { netns: netns.to_path_buf(), errno },
+    })?;
+    let inside = EnteredNetns::enter(&target, netns)?;
+    let socket = route_socket();
+    // Leave before looking at the result, so an error cannot keep the thread inside.
+    inside.leave().map_err(|errno| LinkError::CannotReturnFromNetns { netns: netns.to_path_buf(), errno })?;
+    socket.map_err(|errno| LinkError::Socket {
+        link: LinkName::new(Some(netns), ifname),
+        step: SocketStep::Open,
+        errno,
+    })
+}
+
+fn route_socket() -> Result<OwnedFd, Errno> {
+    socket(AddressFamily::Netlink, SockType::Raw, SockFlag::SOCK_CLOEXEC, SockProtocol::NetlinkRoute)
+}
+
+/// The thread's stay in another netns. Going back happens in [`EnteredNetns::leave`], or in
+/// `Drop` should an early return skip it, so no path leaves the thread inside.
+struct EnteredNetns {
+    /// The thread's own netns; `None` once back in it.
+    original: Option<OwnedFd>,
+}
+
+impl EnteredNetns {
+    fn enter(target: &OwnedFd, netns: &Path) -> Result<EnteredNetns, LinkError> {
+        let original = open(THREAD_NETNS, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
+            .map_err(|errno| LinkError::CannotSaveOwnNetns { errno })?;
+        setns(target, CloneFlags::CLONE_NEWNET)
+            .map_err(|errno| LinkError::NetnsCannotEnter { netns: netns.to_path_buf(), errno })?;
+        Ok(EnteredNetns { original: Some(original) })
+    }
+
+    fn leave(mut self) -> Result<(), Errno> {
+        match self.original.take() {
+            Some(original) => setns(original, CloneFlags::CLONE_NEWNET),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for EnteredNetns {
+    fn drop(&mut self) {
+        if let Some(original) = self.original.take() {
+            // Nothing to report to from here; `leave` is the path that reports.
+            let _ = setns(original, CloneFlags::CLONE_NEWNET);
+        }
+    }
+}
+
+/// Asks the kernel over `socket` for `ifname` and returns its `IFLA_ADDRESS`.
+fn query_hwaddr(socket: &OwnedFd, netns: Option<&Path>, ifname: &str) -> Result<HwAddr, LinkError> {
+    let link = || LinkName::new(netns, ifname);
+    let socket_error = |step| move |errno| LinkError::Socket { link: link(), step, errno };
+
+    setsockopt(socket, sockopt::ReceiveTimeout, &REPLY_TIMEOUT).map_err(socket_error(SocketStep::SetTimeout))?;
+
+    let mut request = [0u8; GETLINK_REQUEST_MAX_LEN];
+    // The buffer has room for any valid name, so the name is the only thing that can be wrong.
+    let request = build_getlink_request(&mut request, ifname, REQUEST_SEQ)
+        .map_err(|_| LinkError::InvalidIfname { link: link() })?;
+    let kernel = NetlinkAddr::new(0, 0);
+    retry_on_eintr(|| sendto(socket.as_raw_fd(), request, &kernel, MsgFlags::empty()))
+        .map_err(socket_error(SocketStep::Send))?;
+
+    let mut reply = [0u8; REPLY_BUF_LEN];
+    // MSG_TRUNC makes recv return the datagram's full length, so a cut reply is reported as such.
+    let len = retry_on_eintr(|| recv(socket.as_raw_fd(), &mut reply, MsgFlags::MSG_TRUNC))
+        .map_err(socket_error(SocketStep::Receive))?;
+    let reply = reply.get(..len).ok_or_else(|| LinkError::ReplyTooLarge { link: link(), len })?;
+
+    let answer = parse_getlink_reply(reply, REQUEST_SEQ).map_err(|error| match error {
+        NetlinkError::Kernel { errno } if errno == Errno::ENODEV as i32 => LinkError::NoSuchLink { link: link() },
+        NetlinkError::Kernel { errno } => LinkError::Kernel { link: link(), errno: Errno::from_raw(errno) },
+        NetlinkError::NoAddress => LinkError::NoAddress { link: link() },
+        error => LinkError::MalformedReply { link: link(), error },
+    })?;
+    HwAddr::from_bytes(answer.address).map_err(|error| LinkError::UnsupportedAddress { link: link(), error })
+}
+
+fn retry_on_eintr<T>(mut call: impl FnMut() -> Result<T, Errno>) -> Result<T, Errno> {
+    loop {
+        match call() {
+            Err(Errno::EINTR) => {}
+            result => return result,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::MetadataExt;
+    use std::process::Command;
+
+    use super::*;
+
+    const MAC: [u8; 6] = [0x00, 0x15, 0x5d, 0x33, 0xff, 0x0b];
+
+    /// The thread's netns identity (device, inode).
+    fn current_netns() -> (u64, u64) {
+        let meta = std::fs::metadata(THREAD_NETNS).unwrap();
+        (meta.dev(), meta.ino())
+    }
+
+    /// Whether a root-only test can run; under `CI` it must.
+    fn running_as_root(test: &str) -> bool {
+        let root = std::fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false);
+        if !root {
+            assert!(std::env::var_os("CI").is_none(), "{test}: root-only test could not run (not root)");
+            eprintln!("{test}: skipped, needs root");
+        }
+        root
+    }
+
+    fn ip(args: &[&str]) {
+        let status = Command::new("ip").args(args).status().expect("run ip(8)");
+        assert!(status.success(), "ip {} failed: {status}", args.join(" "));
+    }
+
+    /// A netns holding one end of a veth pair whose MAC is [`MAC`]; removed on drop, also when
+    /// the test fails half-way through creating it.
+    struct VethInNetns {
+        netns: String,
+        host_end: String,
+        netns_end: String,
+    }
+
+    impl VethInNetns {
+        /// `tag` keeps parallel tests apart; link names stay within 15 bytes.
+        fn create(tag: &str) -> VethInNetns {
+            let pid = std::process::id();
+            let fixture = VethInNetns {
+                netns: format!("ipoib-ipam-test-{pid}-{tag}"),
+                host_end: format!("vh{tag}{pid}"),
+                netns_end: format!("vn{tag}{pid}"),
+            };
+            ip(&["netns", "add", &fixture.netns]);
+            ip(&["link", "add", &fixture.host_end, "type", "veth", "peer", "name", &fixture.netns_end]);
+            ip(&["link", "set", &fixture.netns_end, "netns", &fixture.netns, "address", "00:15:5d:33:ff:0b"]);
+            fixture
+        }
+
+        fn path(&self) -> PathBuf {
+            Path::new("/var/run/netns").join(&self.netns)
+        }
+    }
+
+    impl Drop for VethInNetns {
+        fn drop(&mut self) {
+            // Deleting the netns destroys its veth end, and with it the peer; the link deletion
+            // covers a failure before the move. Either may find nothing to delete.
+            let quiet = |args: &[&str]| {
+                let _ = Command::new("ip").args(args).stderr(std::process::Stdio::null()).status();
+            };
+            quiet(&["link", "del", &self.host_end]);
+            quiet(&["netns", "del", &self.netns]);
+        }
+    }
+
+    #[test]
+    fn loopback_in_current_netns() {
+        let before = current_netns();
+        assert_eq!(hwaddr_in_current_netns("lo"), Ok(HwAddr::Ethernet([0; 6])));
+        assert_eq!(current_netns(), before);
+    }
+
+    #[test]
+    fn missing_link_in_current_netns() {
+        let error = hwaddr_in_current_netns("no-such-link0").unwrap_err();
+        assert_eq!(error, LinkError::NoSuchLink { link: LinkName::new(None, "no-such-link0") });
+        assert_eq!(error.to_string(), "link \"no-such-link0\" in the current netns does not exist");
+    }
+
+    #[test]
+    fn invalid_ifname() {
+        let error = hwaddr_in_current_netns("a-name-far-too-long").unwrap_err();
+        assert!(matches!(error, LinkError::InvalidIfname { .. }), "{error:?}");
+    }
+
+    #[test]
+    fn missing_netns_path() {
+        let before = current_netns();
+        let netns = Path::new("/var/run/netns/ipoib-ipam-test-does-not-exist");
+        let error = hwaddr_in_netns(netns, "eth0").unwrap_err();
+        assert_eq!(error, LinkError::NetnsNotFound { netns: netns.to_path_buf() });
+        assert_eq!(error.to_string(), "netns /var/run/netns/ipoib-ipam-test-does-not-exist does not exist");
+        assert_eq!(current_netns(), before);
+    }
+
+    #[test]
+    fn regular_file_is_not_a_netns() {
+        let before = current_netns();
+        let file = std::env::temp_dir().join(format!("ipoib-ipam-test-{}-not-a-netns", std::process::id()));
+        std::fs::write(&file, b"").unwrap();
+        let result = hwaddr_in_netns(&file, "eth0");
+        let _ = std::fs::remove_file(&file);
+        let error = result.unwrap_err();
+        assert_eq!(error, LinkError::NetnsCannotEnter { netns: file.clone(), errno: Errno::EINVAL });
+        assert!(error.to_string().starts_with(&format!("cannot enter netns {}: EINVAL", file.display())));
+        assert_eq!(current_netns(), before);
+    }
+
+    #[test]
+    fn veth_mac_in_netns() {
+        if !running_as_root("veth_mac_in_netns") {
+            return;
+        }
+        let veth = VethInNetns::create("a");
+        let before = current_netns();
+        assert_eq!(hwaddr_in_netns(&veth.path(), &veth.netns_end), Ok(HwAddr::Ethernet(MAC)));
+        assert_eq!(current_netns(), before);
+        // The lookup really happened inside: the netns end is not visible here, nor the host end there.
+        assert!(matches!(hwaddr_in_current_netns(&veth.netns_end), Err(LinkError::NoSuchLink { .. })));
+        assert!(matches!(hwaddr_in_netns(&veth.path(), &veth.host_end), Err(LinkError::NoSuchLink { .. })));
+        assert_eq!(current_netns(), before);
+    }
+
+    #[test]
+    fn missing_link_in_netns() {
+        if !running_as_root("missing_link_in_netns") {
+            return;
+        }
+        let veth = VethInNetns::create("b");
+        let before = current_netns();
+        let error = hwaddr_in_netns(&veth.path(), "eth9").unwrap_err();
+        assert_eq!(error, LinkError::NoSuchLink { link: LinkName::new(Some(&veth.path()), "eth9") });
+        assert_eq!(error.to_string(), format!("link \"eth9\" in netns {} does not exist", veth.path().display()));
+        assert_eq!(current_netns(), before);
+    }
+
+    #[test]
+    fn own_netns_by_proc_path() {
+        if !running_as_root("own_netns_by_proc_path") {
+            return;
+        }
+        let before = current_netns();
+        assert_eq!(hwaddr_in_netns(Path::new(THREAD_NETNS), "lo"), Ok(HwAddr::Ethernet([0; 6])));
+        assert_eq!(current_netns(), before);
+    }
+}
