@@ -2,8 +2,12 @@
 //! Azure's host published for it in Hyper-V KVP.
 
 pub mod cni;
+pub mod commands;
+pub mod error_codes;
 pub mod link;
 pub mod netlink;
+pub mod nic;
 pub mod pool_file;
+pub mod run;
 mod sys;
 pub mod sysfs;

@@ -1,0 +1,129 @@
+//! One function per CNI command. Each returns what goes to stdout on success (empty for the
+//! commands the spec keeps silent) or the error the runtime gets.
+//!
+//! The plugin keeps no state: the host's KVP data is the allocation. So DEL and GC have nothing
+//! to release, and CHECK is ADD's lookup compared with `prevResult`.
+
+use std::net::IpAddr;
+use std::path::Path;
+
+use kvp_core::{Pool, ResolveError};
+
+use crate::cni::netconf::{self, NetConf};
+use crate::cni::result;
+use crate::cni::{CniError, CniVersion, Code, Command, Env};
+use crate::error_codes::{no_pair, resolve_error};
+use crate::nic;
+use crate::pool_file;
+
+/// ADD: the NIC's address from KVP, as a result of the config's version.
+pub fn add(env: &Env, conf: &NetConf<'_>) -> Result<Vec<u8>, CniError> {
+    let (addr, prefix) = assigned_address(env, conf)?;
+    Ok(result::add_result(conf.cni_version, addr, prefix, &conf.ipam.routes))
+}
+
+/// DEL: nothing to release; succeeds whatever is gone.
+pub fn del(_env: &Env, _conf: &NetConf<'_>) -> Result<Vec<u8>, CniError> {
+    Ok(Vec::new())
+}
+
+/// CHECK (0.4.0+): the address in `prevResult` must be the one KVP assigns now.
+pub fn check(env: &Env, conf: &NetConf<'_>) -> Result<Vec<u8>, CniError> {
+    require(conf.cni_version.has_check(), Command::Check, conf.cni_version, "0.4.0")?;
+    let previous = netconf::prev_result_addresses(conf)?;
+    let (addr, prefix) = assigned_address(env, conf)?;
+    if previous.contains(&(addr, prefix)) {
+        return Ok(Vec::new());
+    }
+    let had = match previous.as_slice() {
+        [] => "no address".to_string(),
+        list => list.iter().map(|(a, p)| format!("{a}/{p}")).collect::<Vec<_>>().join(", "),
+    };
+    Err(CniError::new(Code::AddressMismatch, format!("prevResult has {had}, but KVP assigns {addr}/{prefix}"))
+        .with_details(format!("interface {} was configured from stale data; re-create the pod", ifname(env))))
+}
+
+/// STATUS (1.1.0): ready when the pool holds a well-formed `IPoIB_Data`.
+pub fn status(_env: &Env, conf: &NetConf<'_>) -> Result<Vec<u8>, CniError> {
+    require(conf.cni_version.has_status_and_gc(), Command::Status, conf.cni_version, "1.1.0")?;
+    let path = Path::new(conf.ipam.kvp_path.as_ref());
+    let not_ready = |e: CniError| CniError::new(Code::NotReady, e.msg).with_details(e.details);
+    let file = pool_file::open_locked(path, conf.ipam.lock_timeout).map_err(|e| not_ready(e.into()))?;
+    let pool = non_empty(path, file.pool()).map_err(not_ready)?;
+    kvp_core::ipoib_data(&pool).map_err(|e| not_ready(resolve_error(e, path)))?;
+    Ok(Vec::new())
+}
+
+/// GC (1.1.0): nothing is held, so nothing is collected.
+pub fn gc(_env: &Env, conf: &NetConf<'_>) -> Result<Vec<u8>, CniError> {
+    require(conf.cni_version.has_status_and_gc(), Command::Gc, conf.cni_version, "1.1.0")?;
+    Ok(Vec::new())
+}
+
+/// VERSION: every supported version, answered in the caller's version when it sent one.
+pub fn version(stdin: &[u8]) -> Vec<u8> {
+    result::version_result(netconf::declared_version(stdin).unwrap_or(CniVersion::LATEST))
+}
+
+/// The address and prefix length KVP assigns to the NIC `CNI_IFNAME` in `CNI_NETNS`.
+///
+/// The pool is checked first, so a pool that is not ready fails fast and the same way for every
+/// NIC. The NIC lookup (a netlink round trip) then runs under the read lock, which delays a
+/// pending hv_kvp_daemon rewrite by well under a millisecond.
+fn assigned_address(env: &Env, conf: &NetConf<'_>) -> Result<(IpAddr, u8), CniError> {
+    let path = Path::new(conf.ipam.kvp_path.as_ref());
+    let file = pool_file::open_locked(path, conf.ipam.lock_timeout)?;
+    let pool = non_empty(path, file.pool())?;
+    let (data, pairs) = kvp_core::ipoib_data(&pool).map_err(|e| resolve_error(e, path))?;
+    let mac = nic::mac(env, conf, Path::new(nic::SYSFS_ROOT))?;
+    let pair = data
+        .find(mac)
+        .map_err(|e| resolve_error(ResolveError::Malformed(e), path))?
+        .ok_or_else(|| no_pair(mac, pairs))?;
+    let prefix = conf.ipam.prefix_length;
+    let max = if pair.ip.is_ipv4() { 32 } else { 128 };
+    if prefix > max {
+        return Err(CniError::new(Code::InvalidConfig, "invalid ipam.prefixLength in network config").with_details(
+            format!(
+                "ipam.prefixLength is {prefix}, but the address for MAC {mac} is {}, which allows at most /{max}",
+                pair.ip
+            ),
+        ));
+    }
+    Ok((pair.ip, prefix))
+}
+
+/// The pool, or "try again later" when it holds no whole record yet.
+fn non_empty<'a>(path: &Path, pool: Pool<'a>) -> Result<Pool<'a>, CniError> {
+    let trailing = pool.trailing_bytes().len();
+    if trailing > 0 {
+        eprintln!(
+            "azure-ipoib-ipam-cni: warning: KVP pool {} ends in a partial record ({trailing} bytes), ignored",
+            path.display()
+        );
+    }
+    if pool.is_empty() {
+        let msg = match trailing {
+            0 => format!("KVP pool {} is empty", path.display()),
+            n => format!("KVP pool {} holds no whole record ({n} bytes)", path.display()),
+        };
+        return Err(CniError::new(Code::TryAgainLater, msg)
+            .with_details("the host has not pushed KVP data to hv_kvp_daemon yet; retry later"));
+    }
+    Ok(pool)
+}
+
+fn require(ok: bool, command: Command, version: CniVersion, since: &str) -> Result<(), CniError> {
+    if ok {
+        return Ok(());
+    }
+    Err(CniError::new(
+        Code::IncompatibleVersion,
+        format!("{} is not defined for cniVersion {version}", command.as_str()),
+    )
+    .with_details(format!("{} exists from cniVersion {since}", command.as_str())))
+}
+
+fn ifname(env: &Env) -> &str {
+    env.ifname.as_deref().unwrap_or("")
+}

@@ -1,0 +1,158 @@
+//! Running the built plugin exactly as a runtime does: a clean environment, the config on
+//! stdin, the result or error JSON on stdout.
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use kvp_core::{encode_record, RECORD_LEN};
+
+/// The plugin binary cargo built for this test run.
+pub const PLUGIN: &str = env!("CARGO_BIN_EXE_azure-ipoib-ipam-cni");
+
+/// Every cniVersion the plugin supports.
+pub const VERSIONS: [&str; 7] = ["0.1.0", "0.2.0", "0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"];
+
+/// What one invocation did.
+#[derive(Debug)]
+pub struct Outcome {
+    pub exit: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Outcome {
+    /// stdout as JSON (panics with the raw text when it is not).
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {self:?}"))
+    }
+
+    /// The CNI error code, asserting the error shape on the way.
+    pub fn error_code(&self) -> u64 {
+        assert_eq!(self.exit, 1, "expected failure: {self:?}");
+        let json = self.json();
+        assert!(json["msg"].as_str().is_some_and(|m| !m.is_empty()), "no msg: {self:?}");
+        assert!(json["cniVersion"].is_string(), "no cniVersion: {self:?}");
+        assert!(!self.stderr.contains("panicked"), "panic: {self:?}");
+        json["code"].as_u64().unwrap_or_else(|| panic!("no code: {self:?}"))
+    }
+
+    /// The whole error text (msg and details).
+    pub fn error_text(&self) -> String {
+        let json = self.json();
+        format!("{} {}", json["msg"].as_str().unwrap_or(""), json["details"].as_str().unwrap_or(""))
+    }
+
+    pub fn assert_silent_success(&self) {
+        assert_eq!(self.exit, 0, "{self:?}");
+        assert_eq!(self.stdout, "", "{self:?}");
+    }
+}
+
+/// Runs the plugin with exactly `env` and `stdin`.
+pub fn run(env: &[(&str, &str)], stdin: &[u8]) -> Outcome {
+    let mut child = Command::new(PLUGIN)
+        .env_clear()
+        .envs(env.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn plugin");
+    let mut pipe = child.stdin.take().expect("stdin");
+    let input = stdin.to_vec();
+    // Write from a thread: a plugin that fails early stops reading, and a large input would block.
+    let writer = std::thread::spawn(move || {
+        let _ = pipe.write_all(&input);
+    });
+    let output = child.wait_with_output().expect("wait for plugin");
+    let _ = writer.join();
+    Outcome {
+        exit: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// The environment of `command` for container `c1`, interface `ifname` in `netns`.
+pub fn cni_env<'a>(command: &'a str, netns: &'a str, ifname: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("CNI_COMMAND", command),
+        ("CNI_CONTAINERID", "c1"),
+        ("CNI_NETNS", netns),
+        ("CNI_IFNAME", ifname),
+        ("CNI_PATH", "/opt/cni/bin"),
+    ]
+}
+
+/// A network config as host-device passes it, with `ipam` spliced in.
+pub fn netconf(version: &str, ipam: &str) -> String {
+    format!(r#"{{"cniVersion":"{version}","name":"hostdev-net","type":"host-device","device":"ib0","ipam":{ipam}}}"#)
+}
+
+/// The `ipam` section for a pool at `path`.
+pub fn ipam(path: &Path) -> String {
+    format!(r#"{{"type":"azure-ipoib-ipam-cni","kvpPath":"{}"}}"#, path.display())
+}
+
+/// A scratch directory, removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("ipoib-it-{tag}-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create temp dir");
+        TempDir(dir)
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Pool bytes holding `records`, written with the project's encoder.
+pub fn pool_bytes(records: &[(&str, &str)]) -> Vec<u8> {
+    let mut bytes = vec![0u8; records.len() * RECORD_LEN];
+    for (chunk, (key, value)) in bytes.chunks_exact_mut(RECORD_LEN).zip(records) {
+        encode_record(key.as_bytes(), value.as_bytes(), chunk).expect("encodable record");
+    }
+    bytes
+}
+
+/// Writes a pool file holding `records` at `path`.
+pub fn write_pool(path: &Path, records: &[(&str, &str)]) {
+    std::fs::write(path, pool_bytes(records)).expect("write pool");
+}
+
+/// `NUMPAIRS:n|…` for `(mac, ip)` pairs.
+pub fn ipoib_value(pairs: &[(&str, &str)]) -> String {
+    let mut value = format!("NUMPAIRS:{}", pairs.len());
+    for (mac, ip) in pairs {
+        value += &format!("|{mac}:{ip}");
+    }
+    value
+}
+
+/// True when the test may use root-only facilities. Without root: fails under CI (where such a
+/// test must run), else prints a notice and tells the caller to return.
+pub fn have_root(test: &str) -> bool {
+    if nix::unistd::geteuid().is_root() {
+        return true;
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!("{test}: root-only test could not run: CI must run the test suite as root");
+    }
+    eprintln!("{test}: SKIPPED (needs root; CI runs it)");
+    false
+}
