@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: formatting, lints, the static release build, every test
+# (root-only ones included: run as root), the no_std build for a microcontroller target, and a
+# short run of every fuzz target.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n=== %s\n' "$*"; }
+
+step "setup"
+tests/setup.sh
+
+step "rustfmt"
+cargo fmt --all --check
+
+step "clippy"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "release build (static)"
+cargo build --release
+bin=target/x86_64-unknown-linux-musl/release/azure-ipoib-ipam-cni
+if readelf -d "$bin" | grep -q NEEDED; then
+    echo "FAIL: $bin needs shared libraries; it must be static" >&2
+    exit 1
+fi
+echo "$bin: static, $(stat -c %s "$bin") bytes"
+
+step "kvp-core for thumbv7em-none-eabi (no_std, no alloc)"
+cargo build -p kvp-core --target thumbv7em-none-eabi
+
+step "tests"
+cargo test --workspace
+
+step "fuzz smoke (${FUZZ_SECONDS:-10} s per target)"
+fuzz/smoke.sh "${FUZZ_SECONDS:-10}"
+
+step "all passed"
