@@ -71,11 +71,9 @@ impl fmt::Display for PoolFileError {
                 write!(f, "KVP pool {} stayed write-locked by its writer for {} ms", p.display(), t.as_millis())
             }
             PoolFileError::NotRegular(p, kind) => write!(f, "KVP pool {} is a {kind}, not a regular file", p.display()),
-            PoolFileError::TooLarge(p, len) => write!(
-                f,
-                "KVP pool {} is {len} bytes, more than the {MAX_POOL_LEN} of 1024 records",
-                p.display()
-            ),
+            PoolFileError::TooLarge(p, len) => {
+                write!(f, "KVP pool {} is {len} bytes, more than the {MAX_POOL_LEN} of 1024 records", p.display())
+            }
             PoolFileError::Io(p, step, e) => write!(f, "cannot {step} KVP pool {}: {e}", p.display()),
         }
     }
@@ -86,11 +84,10 @@ impl std::error::Error for PoolFileError {}
 /// Opens, read-locks and maps the pool at `path`, waiting up to `timeout` for the lock.
 pub fn open_locked(path: &Path, timeout: Duration) -> Result<LockedPool, PoolFileError> {
     let io_error = |step, e| PoolFileError::Io(path.to_path_buf(), step, e);
-    let file = File::options()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
-        .open(path)
-        .map_err(|e| match e.kind() {
+    let file =
+        File::options().read(true).custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC).open(path).map_err(|e| match e
+            .kind()
+        {
             io::ErrorKind::NotFound => PoolFileError::Missing(path.to_path_buf()),
             _ => io_error("open", e),
         })?;
