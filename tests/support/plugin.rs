@@ -53,14 +53,19 @@ impl Outcome {
 
 /// Runs the plugin with exactly `env` and `stdin`.
 pub fn run(env: &[(&str, &str)], stdin: &[u8]) -> Outcome {
-    let mut child = Command::new(PLUGIN)
+    run_program(Path::new(PLUGIN), env, stdin)
+}
+
+/// Runs `program` (the plugin, or a CNI plugin that chains to it) with exactly `env` and `stdin`.
+pub fn run_program(program: &Path, env: &[(&str, &str)], stdin: &[u8]) -> Outcome {
+    let mut child = Command::new(program)
         .env_clear()
         .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("spawn plugin");
+        .unwrap_or_else(|e| panic!("spawn {}: {e}", program.display()));
     let mut pipe = child.stdin.take().expect("stdin");
     let input = stdin.to_vec();
     // Write from a thread: a plugin that fails early stops reading, and a large input would block.
