@@ -9,5 +9,5 @@ pub mod netlink;
 pub mod nic;
 pub mod pool_file;
 pub mod run;
-mod sys;
+pub mod sys;
 pub mod sysfs;

@@ -14,21 +14,17 @@ use std::path::{Path, PathBuf};
 
 use kvp_core::{HwAddr, HwAddrError};
 use nix::errno::Errno;
-use nix::fcntl::{open, OFlag};
+use nix::fcntl::{openat, OFlag, AT_FDCWD};
 use nix::sched::{setns, CloneFlags};
 use nix::sys::socket::{
-    recv, sendto, setsockopt, socket, sockopt, AddressFamily, MsgFlags, NetlinkAddr, SockFlag, SockProtocol, SockType,
+    recv, sendto, socket, AddressFamily, MsgFlags, NetlinkAddr, SockFlag, SockProtocol, SockType,
 };
 use nix::sys::stat::Mode;
-use nix::sys::time::TimeVal;
 
 use crate::netlink::{build_getlink_request, parse_getlink_reply, NetlinkError, GETLINK_REQUEST_MAX_LEN};
 
 /// The calling thread's own netns, to come back to.
 const THREAD_NETNS: &str = "/proc/thread-self/ns/net";
-/// How long to wait for the kernel's answer: it is immediate, but a lost reply must not hang the
-/// runtime that called the plugin.
-const REPLY_TIMEOUT: TimeVal = TimeVal::new(1, 0);
 /// A link description is 1-2 KiB (VF lists, the one large attribute, are not asked for).
 const REPLY_BUF_LEN: usize = 8 * 1024;
 /// The socket is fresh and carries one request, so any constant will do.
@@ -63,11 +59,9 @@ impl fmt::Display for LinkName {
 pub enum SocketStep {
     /// `socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE)`.
     Open,
-    /// `setsockopt(SO_RCVTIMEO)`.
-    SetTimeout,
     /// `sendto` of the request.
     Send,
-    /// `recv` of the reply (`EAGAIN`: no reply in time).
+    /// `recv` of the reply (`EAGAIN`: none was queued).
     Receive,
 }
 
@@ -172,12 +166,11 @@ impl fmt::Display for LinkError {
                 write!(f, "{link}: interface name must be 1 to 15 bytes without NUL")
             }
             LinkError::Socket { link, step: SocketStep::Receive, errno: Errno::EAGAIN } => {
-                write!(f, "{link}: no rtnetlink reply within {} s", REPLY_TIMEOUT.tv_sec())
+                write!(f, "{link}: the kernel queued no rtnetlink reply")
             }
             LinkError::Socket { link, step, errno } => {
                 let call = match step {
                     SocketStep::Open => "cannot open rtnetlink socket",
-                    SocketStep::SetTimeout => "cannot set rtnetlink receive timeout",
                     SocketStep::Send => "cannot send RTM_GETLINK",
                     SocketStep::Receive => "cannot receive RTM_GETLINK reply",
                 };
@@ -227,7 +220,7 @@ pub fn hwaddr_in_current_netns(ifname: &str) -> Result<HwAddr, LinkError> {
 
 /// An rtnetlink socket that lives in the netns at `netns`, created from inside it.
 fn route_socket_in(netns: &Path, ifname: &str) -> Result<OwnedFd, LinkError> {
-    let target = open(netns, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty()).map_err(|errno| match errno {
+    let target = open_readonly(netns).map_err(|errno| match errno {
         Errno::ENOENT => LinkError::NetnsNotFound { netns: netns.to_path_buf() },
         errno => LinkError::NetnsCannotEnter { netns: netns.to_path_buf(), errno },
     })?;
@@ -240,6 +233,12 @@ fn route_socket_in(netns: &Path, ifname: &str) -> Result<OwnedFd, LinkError> {
         step: SocketStep::Open,
         errno,
     })
+}
+
+/// `openat(AT_FDCWD, …)` rather than `open`: musl's `open` follows an `O_CLOEXEC` open with a
+/// redundant `fcntl(F_SETFD)` (for kernels older than 2.6.23); its `openat` does not.
+fn open_readonly(path: &Path) -> Result<OwnedFd, Errno> {
+    openat(AT_FDCWD, path, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
 }
 
 fn route_socket() -> Result<OwnedFd, Errno> {
@@ -255,7 +254,7 @@ struct EnteredNetns {
 
 impl EnteredNetns {
     fn enter(target: &OwnedFd, netns: &Path) -> Result<EnteredNetns, LinkError> {
-        let original = open(THREAD_NETNS, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
+        let original = open_readonly(Path::new(THREAD_NETNS))
             .map_err(|errno| LinkError::CannotSaveOwnNetns { errno })?;
         setns(target, CloneFlags::CLONE_NEWNET)
             .map_err(|errno| LinkError::NetnsCannotEnter { netns: netns.to_path_buf(), errno })?;
@@ -284,8 +283,6 @@ fn query_hwaddr(socket: &OwnedFd, netns: Option<&Path>, ifname: &str) -> Result<
     let link = || LinkName::new(netns, ifname);
     let socket_error = |step| move |errno| LinkError::Socket { link: link(), step, errno };
 
-    setsockopt(socket, sockopt::ReceiveTimeout, &REPLY_TIMEOUT).map_err(socket_error(SocketStep::SetTimeout))?;
-
     let mut request = [0u8; GETLINK_REQUEST_MAX_LEN];
     // The buffer has room for any valid name, so the name is the only thing that can be wrong.
     let request = build_getlink_request(&mut request, ifname, REQUEST_SEQ)
@@ -295,8 +292,10 @@ fn query_hwaddr(socket: &OwnedFd, netns: Option<&Path>, ifname: &str) -> Result<
         .map_err(socket_error(SocketStep::Send))?;
 
     let mut reply = [0u8; REPLY_BUF_LEN];
-    // MSG_TRUNC makes recv return the datagram's full length, so a cut reply is reported as such.
-    let len = retry_on_eintr(|| recv(socket.as_raw_fd(), &mut reply, MsgFlags::MSG_TRUNC))
+    // rtnetlink answers inside `sendto`: the reply is queued before it returns, so the receive
+    // never needs to wait (MSG_DONTWAIT: a missing reply is an error, not a hang). MSG_TRUNC makes
+    // recv return the datagram's full length, so a cut reply is reported as such.
+    let len = retry_on_eintr(|| recv(socket.as_raw_fd(), &mut reply, MsgFlags::MSG_TRUNC | MsgFlags::MSG_DONTWAIT))
         .map_err(socket_error(SocketStep::Receive))?;
     let reply = reply.get(..len).ok_or_else(|| LinkError::ReplyTooLarge { link: link(), len })?;
 

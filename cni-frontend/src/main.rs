@@ -1,11 +1,23 @@
 //! The `azure-ipoib-ipam-cni` executable: runtime in, runtime out. All logic is in the library.
+//!
+//! The entry point is the C `main` that the C library's start-up calls, not Rust's `fn main`. A
+//! runtime starts the plugin once per pod per NIC, on the pod's start-up path, and std's own
+//! start-up (checking fds 0-2, ignoring SIGPIPE, a signal stack for stack-overflow reports) costs
+//! a dozen syscalls and page faults. Without it: a closed stdout ends the plugin by SIGPIPE
+//! instead of an ignored EPIPE (the runtime is gone either way), and a stack overflow is a plain
+//! SIGSEGV (nothing here recurses on input: the JSON scanner is iterative).
+#![no_main]
 
-fn main() {
-    let code = cni_frontend::run::run(
+use std::ffi::{c_char, c_int};
+
+// SAFETY: this is the one `main` symbol in the program: `#![no_main]` stops rustc from emitting
+// its own, and the C start-up code calls it with the standard `main` signature.
+#[no_mangle]
+extern "C" fn main(_argc: c_int, _argv: *const *const c_char) -> c_int {
+    cni_frontend::run::run(
         |name| std::env::var_os(name),
-        &mut std::io::stdin().lock(),
-        &mut std::io::stdout().lock(),
+        &mut cni_frontend::sys::stdio::RawStdin,
+        &mut cni_frontend::sys::stdio::RawStdout,
         &mut std::io::stderr().lock(),
-    );
-    std::process::exit(code);
+    )
 }

@@ -15,13 +15,14 @@ use std::fmt;
 use std::fs::File;
 use std::io;
 use std::num::NonZeroUsize;
-use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use kvp_core::{Pool, RECORD_LEN};
 use nix::errno::Errno;
-use nix::fcntl::{fcntl, FcntlArg};
+use nix::fcntl::{fcntl, openat, FcntlArg, OFlag, AT_FDCWD};
+use nix::sys::stat::Mode;
 use nix::libc;
 
 use crate::sys::ReadOnlyMapping;
@@ -84,13 +85,12 @@ impl std::error::Error for PoolFileError {}
 /// Opens, read-locks and maps the pool at `path`, waiting up to `timeout` for the lock.
 pub fn open_locked(path: &Path, timeout: Duration) -> Result<LockedPool, PoolFileError> {
     let io_error = |step, e| PoolFileError::Io(path.to_path_buf(), step, e);
-    let file =
-        File::options().read(true).custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC).open(path).map_err(|e| match e
-            .kind()
-        {
-            io::ErrorKind::NotFound => PoolFileError::Missing(path.to_path_buf()),
-            _ => io_error("open", e),
-        })?;
+    // openat, not open: musl's open adds a redundant fcntl(F_SETFD) after O_CLOEXEC.
+    let flags = OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC;
+    let file = File::from(openat(AT_FDCWD, path, flags, Mode::empty()).map_err(|e| match e {
+        Errno::ENOENT => PoolFileError::Missing(path.to_path_buf()),
+        e => io_error("open", e.into()),
+    })?);
     if let Err(e) = lock_shared(&file, timeout) {
         // A lock can fail on what is not a file at all; say that rather than the errno.
         check_regular(path, &file)?;

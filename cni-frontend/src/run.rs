@@ -60,7 +60,8 @@ fn execute(
 
 /// Reads all of stdin (up to [`MAX_STDIN`]) in as few reads as the pipe allows.
 fn read_stdin(stdin: &mut impl Read, input: &mut Vec<u8>) -> Result<(), CniError> {
-    input.reserve(16 << 10);
+    // Real configs are a few hundred bytes; read_to_end grows the buffer for larger ones.
+    input.reserve(4 << 10);
     let limit = u64::try_from(MAX_STDIN).unwrap_or(u64::MAX) + 1;
     stdin
         .take(limit)

@@ -1,0 +1,272 @@
+//! Whole-process benchmark: what one ADD costs a runtime, next to the cost of starting any
+//! process at all and next to a Go IPAM plugin doing the same class of job.
+//!
+//! Run on demand (root: it creates a netns), after a release build:
+//!
+//! ```text
+//! cargo build --release && cargo bench -p ipoib-benches --bench spawn
+//! ```
+//!
+//! In one run it interleaves spawns of three programs, round by round, so machine noise hits
+//! all three alike: the floor (`benches/floor.c`: `_start` only calls `exit`), our release
+//! binary doing a real ADD (netns + veth + a 15-record pool), and Debian's Go `static` IPAM
+//! plugin doing its ADD. It prints medians and ratios, then the syscall count of one ADD
+//! (`strace -f -c`), peak RSS (`/usr/bin/time -f %M`), binary size and linkage.
+
+#[path = "../tests/support/netns.rs"]
+mod netns;
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Rounds by default; `SPAWN_ROUNDS` overrides.
+const ROUNDS: usize = 2000;
+const GO_STATIC: &str = "/usr/lib/cni/static";
+const SAMPLE_MAC: &str = "00:15:5d:33:ff:0b";
+
+struct Program {
+    name: &'static str,
+    path: PathBuf,
+    env: Vec<(&'static str, String)>,
+    stdin: Option<PathBuf>,
+    samples: Vec<Duration>,
+}
+
+impl Program {
+    fn command(&self) -> Command {
+        let mut command = Command::new(&self.path);
+        command.env_clear().envs(self.env.iter().map(|(k, v)| (k, v))).stdout(Stdio::null()).stderr(Stdio::null());
+        command
+    }
+
+    fn spawn_once(&self) -> Duration {
+        let mut command = self.command();
+        command.stdin(match &self.stdin {
+            Some(path) => Stdio::from(File::open(path).expect("open stdin file")),
+            None => Stdio::null(),
+        });
+        let started = Instant::now();
+        let status = command.status().expect("spawn");
+        let elapsed = started.elapsed();
+        assert!(status.success(), "{} failed: {status}", self.name);
+        elapsed
+    }
+
+    fn median_us(&self) -> f64 {
+        let mut sorted = self.samples.clone();
+        sorted.sort();
+        sorted[sorted.len() / 2].as_secs_f64() * 1e6
+    }
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; anything else (cargo test --benches) is a dry run.
+    if !std::env::args().any(|a| a == "--bench") {
+        return;
+    }
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("spawn benchmark: needs root (it creates a network namespace)");
+        std::process::exit(1);
+    }
+    let ours = release_binary();
+    let work = std::env::temp_dir().join(format!("ipoib-spawn-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&work).expect("work dir");
+
+    let floor = work.join("floor");
+    let cc = Command::new("cc")
+        .args(["-nostdlib", "-static", "-O2", "-o"])
+        .arg(&floor)
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("floor.c"))
+        .status()
+        .expect("run cc");
+    assert!(cc.success(), "building the floor program failed");
+
+    let pool = work.join("pool");
+    std::fs::write(&pool, pool_with_15_records()).expect("write pool");
+    let ours_conf = work.join("ours.json");
+    std::fs::write(
+        &ours_conf,
+        format!(
+            r#"{{"cniVersion":"0.3.1","name":"hostdev-net","type":"host-device","device":"ib0","ipam":{{"type":"azure-ipoib-ipam-cni","kvpPath":"{}"}}}}"#,
+            pool.display()
+        ),
+    )
+    .expect("write conf");
+    let go_conf = work.join("go.json");
+    std::fs::write(
+        &go_conf,
+        r#"{"cniVersion":"0.3.1","name":"hostdev-net","type":"host-device","device":"ib0","ipam":{"type":"static","addresses":[{"address":"172.16.1.2/16"}]}}"#,
+    )
+    .expect("write conf");
+
+    let ns = netns::Netns::new();
+    ns.add_veth("net1", SAMPLE_MAC);
+    let cni_env = |command: &str| -> Vec<(&'static str, String)> {
+        vec![
+            ("CNI_COMMAND", command.to_string()),
+            ("CNI_CONTAINERID", "bench".to_string()),
+            ("CNI_NETNS", ns.path()),
+            ("CNI_IFNAME", "net1".to_string()),
+            ("CNI_PATH", "/usr/lib/cni".to_string()),
+        ]
+    };
+
+    let mut programs = vec![
+        Program { name: "floor (_start → exit)", path: floor, env: vec![], stdin: None, samples: vec![] },
+        Program {
+            name: "azure-ipoib-ipam-cni ADD (this project)",
+            path: ours.clone(),
+            env: cni_env("ADD"),
+            stdin: Some(ours_conf.clone()),
+            samples: vec![],
+        },
+    ];
+    let have_go = Path::new(GO_STATIC).exists();
+    if have_go {
+        programs.push(Program {
+            name: "Go `static` IPAM plugin ADD (Debian)",
+            path: GO_STATIC.into(),
+            env: cni_env("ADD"),
+            stdin: Some(go_conf),
+            samples: vec![],
+        });
+    } else {
+        eprintln!("note: {GO_STATIC} missing (apt-get install containernetworking-plugins); skipping the Go column");
+    }
+
+    // Check ours answers correctly before timing it.
+    let out = programs[1]
+        .command()
+        .stdin(File::open(&ours_conf).expect("conf"))
+        .stdout(Stdio::piped())
+        .output()
+        .expect("run ours");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("172.16.1.2/16"), "our ADD did not resolve: {text}");
+
+    for program in &programs {
+        for _ in 0..50 {
+            program.spawn_once(); // warm the page cache and the binary's pages
+        }
+    }
+    let rounds = std::env::var("SPAWN_ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(ROUNDS);
+    for _ in 0..rounds {
+        for program in &mut programs {
+            let sample = program.spawn_once();
+            program.samples.push(sample);
+        }
+    }
+
+    let floor_us = programs[0].median_us();
+    let ours_us = programs[1].median_us();
+    println!("\nspawn benchmark: {rounds} interleaved rounds, medians\n");
+    println!("| program | µs per spawn (median) | × floor |");
+    println!("|---|---|---|");
+    for program in &programs {
+        let us = program.median_us();
+        println!("| {} | {us:.0} | {:.2} |", program.name, us / floor_us);
+    }
+    println!("\nours / floor = {:.2} (target ≤ 2)", ours_us / floor_us);
+    if have_go {
+        println!("go / ours    = {:.2} (target ≥ 6)", programs[2].median_us() / ours_us);
+    }
+
+    println!("\none ADD of ours:");
+    println!("- syscalls (strace -f -c): {}", syscalls(&programs[1], &ours_conf));
+    println!("- peak RSS (/usr/bin/time -f %M): {} KiB", peak_rss_kib(&programs[1], &ours_conf));
+    let size = std::fs::metadata(&ours).map(|m| m.len()).unwrap_or(0);
+    println!("- binary: {} bytes ({:.0} KiB), {}", size, size as f64 / 1024.0, linkage(&ours));
+    if have_go {
+        println!("\nthe Go plugin's ADD, for comparison:");
+        println!("- syscalls (strace -f -c): {}", syscalls(&programs[2], &work.join("go.json")));
+        println!("- peak RSS: {} KiB", peak_rss_kib(&programs[2], &work.join("go.json")));
+    }
+    let _ = std::fs::remove_dir_all(&work);
+}
+
+/// The release binary `cargo build --release` made (the bench profile's own build would not be
+/// the shipped artifact: it unwinds instead of aborting).
+fn release_binary() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let path = target.join("x86_64-unknown-linux-musl/release/azure-ipoib-ipam-cni");
+    if !path.exists() {
+        eprintln!("spawn benchmark: {} is missing; run `cargo build --release` first", path.display());
+        std::process::exit(1);
+    }
+    path
+}
+
+/// A pool like a real VM's: a dozen host records, then `IPoIB_Data`.
+fn pool_with_15_records() -> Vec<u8> {
+    let mut records: Vec<(String, String)> = [
+        ("HostName", "ndv5-node-0"),
+        ("HostingSystemEditionId", "8"),
+        ("HostingSystemNestedLevel", "0"),
+        ("HostingSystemOsMajor", "10"),
+        ("HostingSystemOsMinor", "0"),
+        ("HostingSystemProcessorArchitecture", "9"),
+        ("HostingSystemProcessorIdleStateMax", "0"),
+        ("HostingSystemProcessorThrottleMax", "100"),
+        ("HostingSystemProcessorThrottleMin", "5"),
+        ("HostingSystemSpMajor", "0"),
+        ("HostingSystemSpMinor", "0"),
+        ("PhysicalHostName", "phys-host-01"),
+        ("PhysicalHostNameFullyQualified", "phys-host-01.cloudapp.net"),
+        ("VirtualMachineId", "c6b7b2a4-8f0e-4d5c-9f0b-1f2e3d4c5b6a"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let pairs: String = (0..8).map(|i| format!("|00155D33FF{:02X}:172.16.1.{}", 0x0b + i, 2 + i)).collect();
+    records.push(("IPoIB_Data".into(), format!("NUMPAIRS:8{pairs}")));
+    let mut bytes = vec![0u8; records.len() * kvp_core::RECORD_LEN];
+    for (chunk, (k, v)) in bytes.chunks_exact_mut(kvp_core::RECORD_LEN).zip(&records) {
+        kvp_core::encode_record(k.as_bytes(), v.as_bytes(), chunk).expect("record");
+    }
+    bytes
+}
+
+fn syscalls(program: &Program, conf: &Path) -> String {
+    let out = Command::new("strace")
+        .args(["-f", "-c", "-o", "/dev/stdout"])
+        .arg(&program.path)
+        .env_clear()
+        .envs(program.env.iter().map(|(k, v)| (k, v)))
+        .stdin(File::open(conf).expect("conf"))
+        .stderr(Stdio::null())
+        .output();
+    let Ok(out) = out else { return "strace not available".into() };
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .filter(|l| l.trim_end().ends_with("total"))
+        .filter_map(|l| l.split_whitespace().nth(3).map(str::to_string))
+        .next()
+        .unwrap_or_else(|| "strace gave no total".into())
+}
+
+fn peak_rss_kib(program: &Program, conf: &Path) -> String {
+    let out = Command::new("/usr/bin/time")
+        .args(["-f", "%M"])
+        .arg(&program.path)
+        .env_clear()
+        .envs(program.env.iter().map(|(k, v)| (k, v)))
+        .stdin(File::open(conf).expect("conf"))
+        .stdout(Stdio::null())
+        .output();
+    match out {
+        Ok(out) => String::from_utf8_lossy(&out.stderr).trim().lines().last().unwrap_or("?").to_string(),
+        Err(_) => "? (/usr/bin/time missing: apt-get install time)".into(),
+    }
+}
+
+fn linkage(path: &Path) -> String {
+    match Command::new("readelf").arg("-d").arg(path).output() {
+        Ok(out) if String::from_utf8_lossy(&out.stdout).contains("NEEDED") => "dynamically linked".into(),
+        Ok(_) => "statically linked (no NEEDED entries)".into(),
+        Err(_) => "linkage unknown (readelf missing)".into(),
+    }
+}
