@@ -16,9 +16,7 @@ use kvp_core::{HwAddr, HwAddrError};
 use nix::errno::Errno;
 use nix::fcntl::{openat, OFlag, AT_FDCWD};
 use nix::sched::{setns, CloneFlags};
-use nix::sys::socket::{
-    recv, sendto, socket, AddressFamily, MsgFlags, NetlinkAddr, SockFlag, SockProtocol, SockType,
-};
+use nix::sys::socket::{recv, sendto, socket, AddressFamily, MsgFlags, NetlinkAddr, SockFlag, SockProtocol, SockType};
 use nix::sys::stat::Mode;
 
 use crate::netlink::{build_getlink_request, parse_getlink_reply, NetlinkError, GETLINK_REQUEST_MAX_LEN};
@@ -254,8 +252,8 @@ struct EnteredNetns {
 
 impl EnteredNetns {
     fn enter(target: &OwnedFd, netns: &Path) -> Result<EnteredNetns, LinkError> {
-        let original = open_readonly(Path::new(THREAD_NETNS))
-            .map_err(|errno| LinkError::CannotSaveOwnNetns { errno })?;
+        let original =
+            open_readonly(Path::new(THREAD_NETNS)).map_err(|errno| LinkError::CannotSaveOwnNetns { errno })?;
         setns(target, CloneFlags::CLONE_NEWNET)
             .map_err(|errno| LinkError::NetnsCannotEnter { netns: netns.to_path_buf(), errno })?;
         Ok(EnteredNetns { original: Some(original) })
