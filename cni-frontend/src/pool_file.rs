@@ -22,8 +22,8 @@ use std::time::{Duration, Instant};
 use kvp_core::{Pool, RECORD_LEN};
 use nix::errno::Errno;
 use nix::fcntl::{fcntl, openat, FcntlArg, OFlag, AT_FDCWD};
-use nix::sys::stat::Mode;
 use nix::libc;
+use nix::sys::stat::Mode;
 
 use crate::sys::ReadOnlyMapping;
 
