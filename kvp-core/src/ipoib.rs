@@ -128,7 +128,7 @@ impl<'a> IpoibData<'a> {
         let mut n = 0;
         for pair in self.pairs() {
             pair?;
-            n += 1;
+            n = n.saturating_add(1);
         }
         Ok(n)
     }
