@@ -125,7 +125,7 @@ impl<'a> IpoibData<'a> {
 
     /// Checks every pair and the count; returns the number of pairs.
     pub fn validate(&self) -> Result<u32, ValueError> {
-        let mut n = 0;
+        let mut n: u32 = 0;
         for pair in self.pairs() {
             pair?;
             n = n.saturating_add(1);
