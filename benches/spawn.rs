@@ -123,6 +123,18 @@ fn main() {
             samples: vec![],
         },
     ];
+    // SPAWN_EXTRA=/a/plugin:/b/plugin times other builds of the plugin in the same rounds, to
+    // compare a change against the current binary side by side.
+    for extra in std::env::var("SPAWN_EXTRA").unwrap_or_default().split(':').filter(|p| !p.is_empty()) {
+        programs.push(Program {
+            name: Box::leak(format!("variant {extra}").into_boxed_str()),
+            path: extra.into(),
+            env: cni_env("ADD"),
+            stdin: Some(ours_conf.clone()),
+            samples: vec![],
+        });
+    }
+    let go_index = programs.len();
     let have_go = Path::new(GO_STATIC).exists();
     if have_go {
         programs.push(Program {
@@ -170,7 +182,7 @@ fn main() {
     }
     println!("\nours / floor = {:.2} (target ≤ 2)", ours_us / floor_us);
     if have_go {
-        println!("go / ours    = {:.2} (target ≥ 6)", programs[2].median_us() / ours_us);
+        println!("go / ours    = {:.2} (target ≥ 6)", programs[go_index].median_us() / ours_us);
     }
 
     println!("\none ADD of ours:");
@@ -180,8 +192,8 @@ fn main() {
     println!("- binary: {} bytes ({:.0} KiB), {}", size, size as f64 / 1024.0, linkage(&ours));
     if have_go {
         println!("\nthe Go plugin's ADD, for comparison:");
-        println!("- syscalls (strace -f -c): {}", syscalls(&programs[2], &work.join("go.json")));
-        println!("- peak RSS: {} KiB", peak_rss_kib(&programs[2], &work.join("go.json")));
+        println!("- syscalls (strace -f -c): {}", syscalls(&programs[go_index], &work.join("go.json")));
+        println!("- peak RSS: {} KiB", peak_rss_kib(&programs[go_index], &work.join("go.json")));
     }
     let _ = std::fs::remove_dir_all(&work);
 }
