@@ -21,7 +21,9 @@ use nix::sys::stat::Mode;
 
 use crate::netlink::{build_getlink_request, parse_getlink_reply, NetlinkError, GETLINK_REQUEST_MAX_LEN};
 
-/// The calling thread's own netns, to come back to.
+/// The calling thread's own netns, as tests look at it. The plugin itself takes its way back
+/// with `SIOCGSKNS` instead (see `sys::current_netns`): procfs costs a new process far more.
+#[cfg(test)]
 const THREAD_NETNS: &str = "/proc/thread-self/ns/net";
 /// A link description is 1-2 KiB (VF lists, the one large attribute, are not asked for).
 const REPLY_BUF_LEN: usize = 8 * 1024;
@@ -82,10 +84,10 @@ pub enum LinkError {
         /// From `open` or `setns`.
         errno: Errno,
     },
-    /// The thread's own netns (`/proc/thread-self/ns/net`) cannot be opened, so there would be
-    /// no way back: the container's netns is not entered.
+    /// No handle on the thread's own netns could be had, so there would be no way back: the
+    /// container's netns is not entered.
     CannotSaveOwnNetns {
-        /// From `open`.
+        /// From `socket` or the `SIOCGSKNS` ioctl.
         errno: Errno,
     },
     /// Returning from the container's netns failed; the thread may still be inside it.
@@ -156,7 +158,9 @@ impl fmt::Display for LinkError {
             LinkError::NetnsCannotEnter { netns, errno } => {
                 write!(f, "cannot enter netns {}: {errno}", netns.display())
             }
-            LinkError::CannotSaveOwnNetns { errno } => write!(f, "cannot open {THREAD_NETNS}: {errno}"),
+            LinkError::CannotSaveOwnNetns { errno } => {
+                write!(f, "cannot get a handle on the plugin's own netns (SIOCGSKNS): {errno}")
+            }
             LinkError::CannotReturnFromNetns { netns, errno } => {
                 write!(f, "cannot return from netns {} to the plugin's own: {errno}", netns.display())
             }
@@ -252,8 +256,7 @@ struct EnteredNetns {
 
 impl EnteredNetns {
     fn enter(target: &OwnedFd, netns: &Path) -> Result<EnteredNetns, LinkError> {
-        let original =
-            open_readonly(Path::new(THREAD_NETNS)).map_err(|errno| LinkError::CannotSaveOwnNetns { errno })?;
+        let original = crate::sys::current_netns().map_err(|errno| LinkError::CannotSaveOwnNetns { errno })?;
         setns(target, CloneFlags::CLONE_NEWNET)
             .map_err(|errno| LinkError::NetnsCannotEnter { netns: netns.to_path_buf(), errno })?;
         Ok(EnteredNetns { original: Some(original) })
