@@ -63,7 +63,10 @@ impl fmt::Display for SysfsError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SysfsError::InvalidPciAddress { pci_addr } => {
-                write!(f, "{pci_addr:?} is not a PCI address (domain:bus:device.function)")
+                // The text comes from the netconf: echo enough to recognise it, not all of it.
+                let shown: String = pci_addr.chars().take(MAX_PCI_ADDR_LEN).collect();
+                let more = if shown.len() < pci_addr.len() { "…" } else { "" };
+                write!(f, "{shown:?}{more} is not a PCI address (domain:bus:device.function)")
             }
             SysfsError::DeviceNotFound { path } => write!(f, "no PCI device at {}", path.display()),
             SysfsError::NoInfinibandDevice { path } => {
