@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use kvp_daemon::{raw_records, KvpDaemon, PoolLock, UnlockedReader, RECORD_LEN, VALUE_MAX};
+use kvp_daemon::{raw_records, KvpDaemon, PoolLock, UnlockedReader, RECORD_LEN};
 use netns::Netns;
 use plugin::{cni_env, netconf, run, Outcome};
 
@@ -229,15 +229,7 @@ fn adds_under_daemon_churn_never_fail_or_go_wrong() {
     daemon.set(0, "HostName", short).expect("set short HostName");
     let bytes = daemon.read_pool(0).expect("read pool 0");
     assert_eq!(bytes.len(), expected_len, "HostName replaced in place");
-    let (_, value) = raw_records(&bytes)
-        .find(|(key, _)| kvp_daemon::c_field(key) == b"HostName")
-        .expect("HostName record in the raw file");
-    assert_eq!(value.len(), VALUE_MAX);
-    let n = short.len();
-    assert_eq!(&value[..n], short.as_bytes());
-    assert_eq!(value[n], 0, "the new value's NUL");
-    assert_eq!(&value[n + 1..long.len()], &long.as_bytes()[n + 1..], "the old value's tail survives the NUL");
-    assert_eq!(value[long.len()], 0, "the old value's NUL");
+    kvp_daemon::assert_stale_tail(&bytes, "HostName", &long, short);
     let settled = add(&netns, &conf);
     assert_expected_result(&settled, "ADD on the settled pool with a stale tail");
     assert_eq!(settled.stdout, baseline);
@@ -245,7 +237,7 @@ fn adds_under_daemon_churn_never_fail_or_go_wrong() {
         "settled: HostName {:?} over {} bytes of old value ({} stale bytes after the new NUL); ADD -> {EXPECTED}",
         short,
         long.len(),
-        long.len() - n - 1
+        long.len() - short.len() - 1
     );
     daemon.stop().expect("stop hv_kvp_daemon");
 }

@@ -69,19 +69,11 @@ fn shorter_value_leaves_a_stale_tail_that_kvp_core_ignores() {
 
     let bytes = daemon.read_pool(0).expect("read pool 0");
     assert_eq!(bytes.len(), 2 * RECORD_LEN, "IPoIB_Data + HostName, replaced in place");
-    let (_, value) = raw_records(&bytes)
-        .find(|(key, _)| kvp_daemon::c_field(key) == b"HostName")
-        .expect("HostName record in the raw file");
-    assert_eq!(value.len(), VALUE_MAX);
-    let n = short.len();
-    assert_eq!(&value[..n], short.as_bytes());
-    assert_eq!(value[n], 0, "the new value's NUL");
-    assert_eq!(&value[n + 1..long.len()], &long.as_bytes()[n + 1..], "the old value's tail survives the NUL");
-    assert_eq!(value[long.len()], 0, "the old value's NUL");
+    let value = kvp_daemon::assert_stale_tail(&bytes, "HostName", &long, short);
     let junk = value[long.len() + 1..].iter().filter(|&&b| b != 0).count();
     eprintln!(
         "stale tail: {} stale bytes after the new NUL; {junk} non-zero bytes past the old NUL",
-        long.len() - n - 1
+        long.len() - short.len() - 1
     );
 
     let pool = Pool::new(&bytes);

@@ -175,6 +175,22 @@ fn check_pool(pool: u8) -> io::Result<()> {
     Ok(())
 }
 
+/// Asserts that the raw pool `bytes` show what the daemon does when `key`'s value `long` is
+/// replaced by the shorter `short`: the new string and its NUL, then the old value's tail up to
+/// its own NUL. Returns the whole 2048-byte value field.
+pub fn assert_stale_tail<'a>(bytes: &'a [u8], key: &str, long: &str, short: &str) -> &'a [u8] {
+    let (_, value) = raw_records(bytes)
+        .find(|(k, _)| c_field(k) == key.as_bytes())
+        .unwrap_or_else(|| panic!("{key} record in the raw file"));
+    assert_eq!(value.len(), VALUE_MAX);
+    let n = short.len();
+    assert_eq!(&value[..n], short.as_bytes());
+    assert_eq!(value[n], 0, "the new value's NUL");
+    assert_eq!(&value[n + 1..long.len()], &long.as_bytes()[n + 1..], "the old value's tail survives the NUL");
+    assert_eq!(value[long.len()], 0, "the old value's NUL");
+    value
+}
+
 /// The bytes of a NUL-terminated field up to the NUL.
 pub fn c_field(field: &[u8]) -> &[u8] {
     field.split(|&b| b == 0).next().unwrap_or(field)
