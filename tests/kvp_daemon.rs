@@ -11,7 +11,7 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use kvp_core::{HwAddr, Pool};
-use kvp_daemon::{raw_records, KvpDaemon, PoolLock, UnlockedReader, RECORD_LEN, VALUE_MAX};
+use kvp_daemon::{KvpDaemon, PoolLock, UnlockedReader, RECORD_LEN};
 
 const IPOIB_DATA: &str = "NUMPAIRS:1|00155D33FF0B:172.16.1.2";
 /// The 20-byte IPoIB link address of the NIC whose port GUID ends 00:15:5d:ff:fd:33:ff:0b, which
