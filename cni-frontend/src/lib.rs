@@ -1,6 +1,9 @@
 //! azure-ipoib-ipam-cni: the CNI IPAM plugin that gives an InfiniBand NIC the IPoIB address that
 //! Azure's host published for it in Hyper-V KVP.
 
+// No panic path on input: the library may not index, unwrap or panic (its tests may).
+#![cfg_attr(not(test), deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
 pub mod cni;
 pub mod commands;
 pub mod error_codes;
