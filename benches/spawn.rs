@@ -236,9 +236,7 @@ fn pool_with_15_records() -> Vec<u8> {
     let pairs: String = (0..8).map(|i| format!("|00155D33FF{:02X}:172.16.1.{}", 0x0b + i, 2 + i)).collect();
     records.push(("IPoIB_Data".into(), format!("NUMPAIRS:8{pairs}")));
     let mut bytes = vec![0u8; records.len() * kvp_core::RECORD_LEN];
-    for (chunk, (k, v)) in bytes.chunks_exact_mut(kvp_core::RECORD_LEN).zip(&records) {
-        kvp_core::encode_record(k.as_bytes(), v.as_bytes(), chunk).expect("record");
-    }
+    kvp_core::encode_pool(&records, &mut bytes).expect("records");
     bytes
 }
 

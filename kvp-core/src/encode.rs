@@ -68,6 +68,17 @@ pub fn encode_record(key: &[u8], value: &[u8], out: &mut [u8]) -> Result<(), Enc
     Ok(())
 }
 
+/// Writes `records` back to back into `out` as a pool file, which must hold them all (any
+/// bytes after the last record are left alone); returns the length written.
+pub fn encode_pool<K: AsRef<[u8]>, V: AsRef<[u8]>>(records: &[(K, V)], out: &mut [u8]) -> Result<usize, EncodeError> {
+    let len = records.len().checked_mul(RECORD_LEN).filter(|&len| len <= out.len());
+    let len = len.ok_or(EncodeError::BufferLength { len: out.len() })?;
+    for (chunk, (key, value)) in out.chunks_exact_mut(RECORD_LEN).zip(records) {
+        encode_record(key.as_ref(), value.as_ref(), chunk)?;
+    }
+    Ok(len)
+}
+
 fn check_field(bytes: &[u8], field: Field, size: usize) -> Result<(), EncodeError> {
     if bytes.len() >= size {
         return Err(EncodeError::TooLong { field, len: bytes.len(), max: size - 1 });
@@ -148,6 +159,20 @@ mod tests {
         assert_eq!(encode_record(b"k\0", b"", &mut out), Err(EncodeError::ContainsNul { field: Field::Key, at: 1 }));
         assert_eq!(encode_record(b"k", b"v\0", &mut out), Err(EncodeError::ContainsNul { field: Field::Value, at: 1 }));
         assert_eq!(encode_record(b"k", b"v", &mut out[1..]), Err(EncodeError::BufferLength { len: RECORD_LEN - 1 }));
+    }
+
+    #[test]
+    fn pools_are_records_back_to_back() {
+        let mut out = [0xa5u8; 2 * RECORD_LEN + 1];
+        assert_eq!(encode_pool(&[("a", "1"), ("b", "2")], &mut out), Ok(2 * RECORD_LEN));
+        assert_eq!(out[2 * RECORD_LEN], 0xa5, "bytes past the records are left alone");
+        let pool = Pool::new(&out[..2 * RECORD_LEN]);
+        assert_eq!(pool.get(b"b").unwrap().value(), b"2");
+        assert_eq!(
+            encode_pool(&[("a", "1")], &mut out[..RECORD_LEN - 1]),
+            Err(EncodeError::BufferLength { len: RECORD_LEN - 1 })
+        );
+        assert_eq!(encode_pool::<&str, &str>(&[], &mut []), Ok(0));
     }
 
     #[test]

@@ -36,7 +36,7 @@ pub mod pool;
 pub mod record;
 pub mod resolve;
 
-pub use encode::{encode_ipoib_data, encode_record, EncodeError};
+pub use encode::{encode_ipoib_data, encode_pool, encode_record, EncodeError};
 pub use hwaddr::{HwAddr, HwAddrError};
 pub use ipoib::{IpoibData, Pair, Pairs, ValueError, ValueErrorKind};
 pub use mac::{Mac, MacError};

@@ -66,7 +66,7 @@ pub fn resolve_mac(pool: &Pool<'_>, mac: Mac) -> Result<Pair, ResolveError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::encode::encode_record;
+    use crate::encode::encode_pool;
     use crate::record::{KEY_LEN, RECORD_LEN};
     use std::vec::Vec;
 
@@ -74,9 +74,7 @@ mod tests {
 
     fn pool_bytes(records: &[(&str, &str)]) -> Vec<u8> {
         let mut out = std::vec![0u8; records.len() * RECORD_LEN];
-        for (chunk, (k, v)) in out.chunks_exact_mut(RECORD_LEN).zip(records) {
-            encode_record(k.as_bytes(), v.as_bytes(), chunk).unwrap();
-        }
+        encode_pool(records, &mut out).unwrap();
         out
     }
 

@@ -29,9 +29,7 @@ fn records() -> impl Strategy<Value = Vec<(Vec<u8>, Vec<u8>)>> {
 
 fn encode_pool(records: &[(Vec<u8>, Vec<u8>)]) -> Vec<u8> {
     let mut out = vec![0u8; records.len() * RECORD_LEN];
-    for (chunk, (k, v)) in out.chunks_exact_mut(RECORD_LEN).zip(records) {
-        encode_record(k, v, chunk).expect("strategy stays within the limits");
-    }
+    kvp_core::encode_pool(records, &mut out).expect("strategy stays within the limits");
     out
 }
 

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use kvp_core::{encode_record, RECORD_LEN};
+use kvp_core::{encode_pool, RECORD_LEN};
 
 /// The plugin binary cargo built for this test run.
 pub const PLUGIN: &str = env!("CARGO_BIN_EXE_azure-ipoib-ipam-cni");
@@ -129,9 +129,7 @@ impl Drop for TempDir {
 /// Pool bytes holding `records`, written with the project's encoder.
 pub fn pool_bytes(records: &[(&str, &str)]) -> Vec<u8> {
     let mut bytes = vec![0u8; records.len() * RECORD_LEN];
-    for (chunk, (key, value)) in bytes.chunks_exact_mut(RECORD_LEN).zip(records) {
-        encode_record(key.as_bytes(), value.as_bytes(), chunk).expect("encodable record");
-    }
+    encode_pool(records, &mut bytes).expect("encodable records");
     bytes
 }
 
