@@ -12,7 +12,7 @@ use kvp_core::{Pool, ResolveError};
 use crate::cni::netconf::{self, NetConf};
 use crate::cni::result;
 use crate::cni::{CniError, CniVersion, Code, Command, Env};
-use crate::error_codes::{no_pair, resolve_error};
+use crate::error_codes::{empty_pool, no_pair, resolve_error};
 use crate::nic;
 use crate::pool_file;
 
@@ -103,12 +103,7 @@ fn non_empty<'a>(path: &Path, pool: Pool<'a>) -> Result<Pool<'a>, CniError> {
         );
     }
     if pool.is_empty() {
-        let msg = match trailing {
-            0 => format!("KVP pool {} is empty", path.display()),
-            n => format!("KVP pool {} holds no whole record ({n} bytes)", path.display()),
-        };
-        return Err(CniError::new(Code::TryAgainLater, msg)
-            .with_details("the host has not pushed KVP data to hv_kvp_daemon yet; retry later"));
+        return Err(empty_pool(path, trailing));
     }
     Ok(pool)
 }

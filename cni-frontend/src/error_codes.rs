@@ -36,6 +36,16 @@ impl From<PoolFileError> for CniError {
     }
 }
 
+/// A pool with no whole record yet: empty, or only `trailing` bytes of a partial one.
+pub fn empty_pool(path: &Path, trailing: usize) -> CniError {
+    let msg = match trailing {
+        0 => format!("KVP pool {} is empty", path.display()),
+        n => format!("KVP pool {} holds no whole record ({n} bytes)", path.display()),
+    };
+    CniError::new(Code::TryAgainLater, msg)
+        .with_details("the host has not pushed KVP data to hv_kvp_daemon yet; retry later")
+}
+
 /// A lookup failure, for the pool at `path`.
 pub fn resolve_error(e: ResolveError, path: &Path) -> CniError {
     match e {
