@@ -7,8 +7,8 @@
 //! cargo build --release && cargo bench -p ipoib-benches --bench spawn
 //! ```
 //!
-//! In one run it interleaves spawns of three programs, round by round, so machine noise hits
-//! all three alike: the floor (`benches/floor.c`: `_start` only calls `exit`), our release
+//! In one run it interleaves spawns of three programs, round by round and in a rotating order,
+//! so machine noise and position in the round hit all three alike: the floor (`benches/floor.c`: `_start` only calls `exit`), our release
 //! binary doing a real ADD (netns + veth + a 15-record pool), and Debian's Go `static` IPAM
 //! plugin doing its ADD. It prints medians and ratios, then the syscall count of one ADD
 //! (`strace -f -c`), peak RSS (`/usr/bin/time -f %M`), binary size and linkage.
@@ -117,7 +117,7 @@ fn main() {
         Program { name: "floor (_start → exit)", path: floor, env: vec![], stdin: None, samples: vec![] },
         Program {
             name: "azure-ipoib-ipam-cni ADD (this project)",
-            path: ours.clone(),
+            path: staged(&work, "ours", &ours),
             env: cni_env("ADD"),
             stdin: Some(ours_conf.clone()),
             samples: vec![],
@@ -125,10 +125,11 @@ fn main() {
     ];
     // SPAWN_EXTRA=/a/plugin:/b/plugin times other builds of the plugin in the same rounds, to
     // compare a change against the current binary side by side.
-    for extra in std::env::var("SPAWN_EXTRA").unwrap_or_default().split(':').filter(|p| !p.is_empty()) {
+    for (i, extra) in std::env::var("SPAWN_EXTRA").unwrap_or_default().split(':').filter(|p| !p.is_empty()).enumerate()
+    {
         programs.push(Program {
             name: Box::leak(format!("variant {extra}").into_boxed_str()),
-            path: extra.into(),
+            path: staged(&work, &format!("variant{i}"), Path::new(extra)),
             env: cni_env("ADD"),
             stdin: Some(ours_conf.clone()),
             samples: vec![],
@@ -139,7 +140,7 @@ fn main() {
     if have_go {
         programs.push(Program {
             name: "Go `static` IPAM plugin ADD (Debian)",
-            path: GO_STATIC.into(),
+            path: staged(&work, "go-static", Path::new(GO_STATIC)),
             env: cni_env("ADD"),
             stdin: Some(go_conf),
             samples: vec![],
@@ -164,8 +165,12 @@ fn main() {
         }
     }
     let rounds = std::env::var("SPAWN_ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(ROUNDS);
-    for _ in 0..rounds {
-        for program in &mut programs {
+    // Each round starts one program later: on this VM the spawn right after the floor's ran
+    // ~10% slower than the same binary later in the round, so a fixed order would bias one column.
+    let count = programs.len();
+    for round in 0..rounds {
+        for offset in 0..count {
+            let program = &mut programs[(round + offset) % count];
             let sample = program.spawn_once();
             program.samples.push(sample);
         }
@@ -196,6 +201,14 @@ fn main() {
         println!("- peak RSS: {} KiB", peak_rss_kib(&programs[go_index], &work.join("go.json")));
     }
     let _ = std::fs::remove_dir_all(&work);
+}
+
+/// A copy of `binary` in the work dir, beside the floor: every program is then started from
+/// the same directory by an equally short path (a longer path measurably slowed one column).
+fn staged(work: &Path, name: &str, binary: &Path) -> PathBuf {
+    let copy = work.join(name);
+    std::fs::copy(binary, &copy).unwrap_or_else(|e| panic!("copy {}: {e}", binary.display()));
+    copy
 }
 
 /// The release binary `cargo build --release` made (the bench profile's own build would not be
