@@ -86,6 +86,18 @@ pub fn members(input: &[u8]) -> impl Iterator<Item = (&str, &[u8])> {
     })
 }
 
+/// The elements of the array `input` (which must have passed [`validate`]), as raw bytes, or
+/// `None` if `input` is not an array. Lets a caller decode one element at a time.
+pub fn elements(input: &[u8]) -> Option<impl Iterator<Item = &[u8]>> {
+    let mut scanner = Scanner { input, pos: 0 };
+    scanner.skip_ws();
+    if scanner.peek() != Some(b'[') {
+        return None;
+    }
+    scanner.pos += 1;
+    Some(std::iter::from_fn(move || scanner.next_element()))
+}
+
 /// The member `key` of object `input`, if present (the last one, if repeated).
 pub fn member<'a>(input: &'a [u8], key: &str) -> Option<&'a [u8]> {
     members(input).filter(|(k, _)| *k == key).last().map(|(_, v)| v)
@@ -325,6 +337,22 @@ impl<'a> Scanner<'a> {
         Ok(())
     }
 
+    /// The next element of the array being walked by [`elements`], or `None` at its end.
+    fn next_element(&mut self) -> Option<&'a [u8]> {
+        self.skip_ws();
+        if self.peek() == Some(b',') {
+            self.pos += 1;
+            self.skip_ws();
+        }
+        if matches!(self.peek(), None | Some(b']')) {
+            return None;
+        }
+        let start = self.pos;
+        let end = self.value().ok()?;
+        self.pos = end;
+        self.input.get(start..end)
+    }
+
     /// The next member of the object being walked by [`members`], or `None` at its end.
     fn next_member(&mut self) -> Option<(&'a str, &'a [u8])> {
         self.skip_ws();
@@ -425,6 +453,17 @@ mod tests {
         assert_eq!(member(br#"{"a":1,"a":2}"#, "a"), Some(b"2".as_slice()));
         assert_eq!(members(b"[1]").count(), 0);
         assert_eq!(members(b"{}").count(), 0);
+    }
+
+    #[test]
+    fn walks_elements() {
+        let input = br#" [ 1, {"a": [2, 3]} ,"x" , [] ] "#;
+        let items: Vec<&[u8]> = elements(input).unwrap().collect();
+        assert_eq!(items, [&b"1"[..], br#"{"a": [2, 3]}"#, br#""x""#, b"[]"]);
+        assert_eq!(elements(b"[]").unwrap().count(), 0);
+        assert_eq!(elements(b" [ ] ").unwrap().count(), 0);
+        assert!(elements(b"{}").is_none());
+        assert!(elements(b"null").is_none());
     }
 
     #[test]

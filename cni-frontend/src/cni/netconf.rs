@@ -13,6 +13,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use serde::de::IgnoredAny;
 use serde::Deserialize;
 
 use super::error::{CniError, Code};
@@ -108,8 +109,9 @@ struct WireIpam<'a> {
     prefix_length: Option<u8>,
     #[serde(rename = "lockTimeoutMs")]
     lock_timeout_ms: Option<u32>,
-    #[serde(borrow)]
-    routes: Option<heapless::Vec<WireRoute<'a>, MAX_ROUTES>>,
+    /// Checked by [`routes`] one element at a time: a typed decode of up to 64 routes at once
+    /// held several copies of the array on the stack, ~40 KiB of page faults on every run.
+    routes: Option<IgnoredAny>,
 }
 
 /// A string we only need to be a string.
@@ -175,7 +177,7 @@ pub fn decode(stdin: &[u8]) -> Result<NetConf<'_>, CniError> {
     let device_id = wire.runtime_config.and_then(|r| r.device_id).or(wire.device_id).or(wire.pci_bus_id);
     Ok(NetConf {
         cni_version,
-        ipam: ipam_conf(ipam)?,
+        ipam: ipam_conf(ipam, stdin)?,
         device_id: device_id.filter(|d| !d.is_empty()).map(json::unescape),
         raw: stdin,
     })
@@ -190,7 +192,7 @@ fn unsupported_version(text: &str) -> CniError {
     .with_details(format!("supported versions: {}", supported.join(", ")))
 }
 
-fn ipam_conf(wire: WireIpam<'_>) -> Result<IpamConf<'_>, CniError> {
+fn ipam_conf<'a>(wire: WireIpam<'a>, stdin: &'a [u8]) -> Result<IpamConf<'a>, CniError> {
     let kvp_path = wire.kvp_path.map(json::unescape).unwrap_or(Cow::Borrowed(DEFAULT_KVP_PATH));
     if !PathBuf::from(kvp_path.as_ref()).is_absolute() || kvp_path.contains('\0') {
         return Err(invalid_field("ipam.kvpPath", "an absolute path without NUL bytes"));
@@ -205,9 +207,24 @@ fn ipam_conf(wire: WireIpam<'_>) -> Result<IpamConf<'_>, CniError> {
     }
     let routes = match wire.routes {
         None => Vec::new(),
-        Some(routes) => routes.iter().enumerate().map(|(i, r)| route(i, r)).collect::<Result<_, _>>()?,
+        // Found by the typed decode, so present; an empty slice would fail as "not an array".
+        Some(_) => routes(json::member(stdin, "ipam").and_then(|i| json::member(i, "routes")).unwrap_or_default())?,
     };
     Ok(IpamConf { kvp_path, prefix_length, routes, lock_timeout: Duration::from_millis(lock_timeout_ms.into()) })
+}
+
+/// `ipam.routes` (raw JSON, not null), decoded and checked one element at a time.
+fn routes(raw: &[u8]) -> Result<Vec<Route>, CniError> {
+    let shape = || invalid_field("ipam.routes", ROUTES_RULE);
+    let mut routes = Vec::new();
+    for (index, element) in json::elements(raw).ok_or_else(shape)?.enumerate() {
+        if index == MAX_ROUTES {
+            return Err(shape());
+        }
+        let (wire, _) = serde_json_core::from_slice::<WireRoute>(element).map_err(|_| shape())?;
+        routes.push(route(index, &wire)?);
+    }
+    Ok(routes)
 }
 
 fn route(index: usize, wire: &WireRoute<'_>) -> Result<Route, CniError> {
@@ -246,6 +263,7 @@ pub fn parse_cidr(text: &str) -> Option<(IpAddr, u8)> {
 
 const PREFIX_RULE: &str = "an integer from 1 to 32 (IPv4) or 128 (IPv6)";
 const LOCK_TIMEOUT_RULE: &str = "an integer number of milliseconds from 0 to 60000";
+const ROUTES_RULE: &str = "an array of at most 64 objects like {\"dst\": \"10.0.0.0/8\", \"gw\": \"10.0.0.1\"}";
 
 fn invalid_field(path: &str, expected: &str) -> CniError {
     CniError::new(Code::InvalidConfig, format!("invalid {path} in network config"))
@@ -270,16 +288,12 @@ fn diagnose(stdin: &[u8]) -> CniError {
         ("runtimeConfig", |raw| is::<WireRuntimeConfig>(raw), "an object whose \"deviceID\" is a string"),
         ("ipam", |raw| raw.trim_ascii_start().starts_with(b"{") || raw == b"null", "an object"),
     ];
-    let ipam_fields: [(&str, Check, &str); 5] = [
+    // `routes` is not here: the typed decode takes any value there, and `routes` checks it.
+    let ipam_fields: [(&str, Check, &str); 4] = [
         ("type", |raw| is::<&str>(raw), "a string"),
         ("kvpPath", |raw| is::<&str>(raw), "a string holding an absolute path"),
         ("prefixLength", |raw| is::<u8>(raw), PREFIX_RULE),
         ("lockTimeoutMs", |raw| is::<u32>(raw), LOCK_TIMEOUT_RULE),
-        (
-            "routes",
-            |raw| is::<heapless::Vec<WireRoute, MAX_ROUTES>>(raw),
-            "an array of at most 64 objects like {\"dst\": \"10.0.0.0/8\", \"gw\": \"10.0.0.1\"}",
-        ),
     ];
     let first_bad = |object: &[u8], fields: &[(&str, Check, &str)], prefix: &str| {
         json::members(object).find_map(|(key, raw)| {
@@ -303,11 +317,15 @@ struct WirePrevIp<'a> {
     address: &'a str,
 }
 
+/// `prevResult`, typed only as far as `ips` being there; the addresses are decoded one at a
+/// time, as routes are.
 #[derive(Deserialize)]
-struct WirePrevResult<'a> {
-    #[serde(borrow)]
-    ips: Option<heapless::Vec<WirePrevIp<'a>, 64>>,
+struct WirePrevResult {
+    ips: Option<IgnoredAny>,
 }
+
+/// Most addresses read from `prevResult.ips`.
+const MAX_PREV_IPS: usize = 64;
 
 /// The addresses (`ips[].address`) of the config's `prevResult`, for CHECK.
 pub fn prev_result_addresses(conf: &NetConf<'_>) -> Result<Vec<(IpAddr, u8)>, CniError> {
@@ -318,7 +336,19 @@ pub fn prev_result_addresses(conf: &NetConf<'_>) -> Result<Vec<(IpAddr, u8)>, Cn
     let raw = json::member(conf.raw, "prevResult").filter(|raw| *raw != b"null").ok_or_else(missing)?;
     let bad = || invalid_field("prevResult.ips", "an array of at most 64 objects whose \"address\" is a CIDR");
     let (prev, _) = serde_json_core::from_slice::<WirePrevResult>(raw).map_err(|_| bad())?;
-    prev.ips.unwrap_or_default().iter().map(|ip| parse_cidr(&json::unescape(ip.address)).ok_or_else(bad)).collect()
+    if prev.ips.is_none() {
+        return Ok(Vec::new());
+    }
+    let ips = json::member(raw, "ips").and_then(json::elements).ok_or_else(bad)?;
+    let mut addresses = Vec::new();
+    for (index, element) in ips.enumerate() {
+        if index == MAX_PREV_IPS {
+            return Err(bad());
+        }
+        let (ip, _) = serde_json_core::from_slice::<WirePrevIp>(element).map_err(|_| bad())?;
+        addresses.push(parse_cidr(&json::unescape(ip.address)).ok_or_else(bad)?);
+    }
+    Ok(addresses)
 }
 
 #[cfg(test)]
@@ -461,5 +491,39 @@ mod tests {
         assert_eq!(prev_result_addresses(&conf).unwrap_err().code, Code::InvalidConfig);
         let conf = decode(br#"{"cniVersion":"0.4.0","name":"n","ipam":{},"prevResult":{}}"#).unwrap();
         assert_eq!(prev_result_addresses(&conf).unwrap(), []);
+        let conf =
+            decode(br#"{"cniVersion":"0.4.0","name":"n","ipam":{},"prevResult":{"ips":{"address":"1.2.3.4/8"}}}"#)
+                .unwrap();
+        assert_eq!(prev_result_addresses(&conf).unwrap_err().code, Code::InvalidConfig);
+    }
+
+    /// A config with `count` copies of `element` in `ipam.routes` and `prevResult.ips`.
+    fn with_lists(count: usize, route: &str, ip: &str) -> String {
+        let list = |element: &str| vec![element; count].join(",");
+        format!(
+            r#"{{"cniVersion":"1.0.0","name":"n","ipam":{{"routes":[{}]}},"prevResult":{{"ips":[{}]}}}}"#,
+            list(route),
+            list(ip)
+        )
+    }
+
+    #[test]
+    fn lists_are_capped_one_element_at_a_time() {
+        let (route, ip) = (r#"{"dst":"10.0.0.0/8"}"#, r#"{"address":"172.16.1.2/16"}"#);
+        let at_cap = with_lists(MAX_ROUTES, route, ip);
+        let conf = decode(at_cap.as_bytes()).unwrap();
+        assert_eq!(conf.ipam.routes.len(), MAX_ROUTES);
+        assert_eq!(prev_result_addresses(&conf).unwrap().len(), MAX_PREV_IPS);
+
+        let over = with_lists(MAX_ROUTES + 1, route, ip);
+        let error = decode(over.as_bytes()).unwrap_err();
+        assert_eq!((error.code, error.msg.as_str()), (Code::InvalidConfig, "invalid ipam.routes in network config"));
+        let ips_over = with_lists(MAX_ROUTES + 1, route, ip).replacen(&format!(",{route}"), "", 1);
+        let conf = decode(ips_over.as_bytes()).unwrap();
+        assert_eq!(prev_result_addresses(&conf).unwrap_err().code, Code::InvalidConfig);
+
+        // A wrongly typed element anywhere in the list is named as the list.
+        let late_bad = at_cap.replacen(route, r#"{"dst":5}"#, 1);
+        assert_eq!(decode(late_bad.as_bytes()).unwrap_err().msg, "invalid ipam.routes in network config");
     }
 }
