@@ -317,7 +317,7 @@ fn tolerant_decoding_of_what_host_device_passes() {
     }
     let pod = Pod::sample();
     let escaped_path = pod.dir.path("pool").display().to_string().replace('/', "\\/");
-    let filler: String = (0..2000).map(|i| format!(r#""k{i}":{{"a":[1,2,{{"b":"\u00e9\"x"}}]}},"#)).collect();
+    let filler: String = (0..8000).map(|i| format!(r#""k{i}":{{"a":[1,2,{{"b":"\u00e9\"x"}}]}},"#)).collect();
     let conf = format!(
         r#"{{"cniVersion":"0.3.1","name":"hostdev-net","type":"host-device","device":"ib0",{filler}
         "deviceID":"0000:00:08.0","pciBusID":"0000:00:08.0",
@@ -326,7 +326,8 @@ fn tolerant_decoding_of_what_host_device_passes() {
         "prevResult":{{"interfaces":[{{"name":"net1","mac":"00:15:5d:33:ff:0b","sandbox":"/x"}}],"ips":[]}},
         "ipam":{{"type":"azure-ipoib-ipam-cni","kvpPath":"{escaped_path}","unknown":{{"deep":[[[[null]]]]}}}}}}"#
     );
-    assert!(conf.len() > 64 * 1024, "the config must be large: {}", conf.len());
+    // Past the binary's 256 KiB heap arena too, so its spill to the system allocator runs.
+    assert!(conf.len() > 256 * 1024, "the config must be large: {}", conf.len());
     let out = pod.run("ADD", "net1", &conf);
     assert_eq!(out.exit, 0, "{out:?}");
     assert_eq!(out.json()["ips"][0]["address"], "172.16.1.2/16");

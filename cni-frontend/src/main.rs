@@ -10,6 +10,12 @@
 
 use std::ffi::{c_char, c_int};
 
+use cni_frontend::sys::Arena;
+
+/// The plugin's heap: a run allocates a few KiB, so a `.bss` arena beats musl's allocator.
+#[global_allocator]
+static HEAP: Arena<{ 256 << 10 }> = Arena::new();
+
 // SAFETY: this is the one `main` symbol in the program: `#![no_main]` stops rustc from emitting
 // its own, and the C start-up code calls it with the standard `main` signature.
 #[no_mangle]
