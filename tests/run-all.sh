@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: formatting, lints, the static release build, every test
-# (root-only ones included: run as root), the no_std build for a microcontroller target, and a
-# short run of every fuzz target.
+# (root-only ones included: run as root), the no_std build for a microcontroller target, miri on
+# the allocator's unsafe code, and a short run of every fuzz target.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,6 +30,11 @@ cargo build -p kvp-core --target thumbv7em-none-eabi
 
 step "tests"
 cargo test --workspace
+
+step "miri: the heap arena's unsafe code"
+# The other unsafe code in sys/ (mmap, ioctl, raw fds) is syscalls, which miri cannot model;
+# the tests above run it for real.
+cargo +nightly miri test -p cni-frontend --lib --target x86_64-unknown-linux-gnu sys::arena
 
 step "fuzz smoke (${FUZZ_SECONDS:-10} s per target)"
 fuzz/smoke.sh "${FUZZ_SECONDS:-10}"

@@ -23,3 +23,10 @@ for target in x86_64-unknown-linux-musl thumbv7em-none-eabi; do
     grep -qx "$target" <<<"$installed_targets" || rustup target add "$target"
 done
 rustup component list --installed | grep -q '^clippy' || rustup component add clippy rustfmt
+# Miri checks the allocator in cni-frontend's sys/ (the crate's unsafe code); it is nightly-only.
+if rustup run nightly rustc --version >/dev/null 2>&1; then
+    rustup component list --toolchain nightly --installed | grep -q '^miri' ||
+        rustup component add --toolchain nightly miri rust-src
+else
+    rustup toolchain install nightly --profile minimal --component miri,rust-src
+fi
