@@ -7,10 +7,14 @@
 //! cargo build --release && cargo bench -p ipoib-benches --bench spawn
 //! ```
 //!
-//! In one run it interleaves spawns of three programs, round by round and in a rotating order,
-//! so machine noise and position in the round hit all three alike: the floor (`benches/floor.c`: `_start` only calls `exit`), our release
-//! binary doing a real ADD (netns + veth + a 15-record pool), and Debian's Go `static` IPAM
-//! plugin doing its ADD. It prints medians and ratios, then the syscall count of one ADD
+//! In one run it interleaves spawns of four programs, round by round and in a rotating order,
+//! so machine noise and position in the round hit all alike:
+//! - the floor (`benches/floor.c`: `_start` only calls `exit`);
+//! - our release binary doing a real ADD (netns + veth + a 15-record pool);
+//! - the syscall floor (`benches/syscall_floor.c`): the same syscalls with no code around them;
+//! - Debian's Go `static` IPAM plugin doing its ADD.
+//!
+//! It prints medians and ratios, then the syscall count of one ADD
 //! (`strace -f -c`), peak RSS and minor page faults (`/usr/bin/time -f '%M %R'`), binary size
 //! and linkage.
 
@@ -30,15 +34,26 @@ const SAMPLE_MAC: &str = "00:15:5d:33:ff:0b";
 struct Program {
     name: &'static str,
     path: PathBuf,
+    args: Vec<String>,
     env: Vec<(&'static str, String)>,
     stdin: PathBuf,
     samples: Vec<Duration>,
 }
 
 impl Program {
+    /// A program started as a runtime starts a plugin: this environment, this file on stdin.
+    fn new(name: &'static str, path: PathBuf, env: Vec<(&'static str, String)>, stdin: &Path) -> Program {
+        Program { name, path, args: vec![], env, stdin: stdin.to_path_buf(), samples: vec![] }
+    }
+
     fn command(&self) -> Command {
         let mut command = Command::new(&self.path);
-        command.env_clear().envs(self.env.iter().map(|(k, v)| (k, v))).stdout(Stdio::null()).stderr(Stdio::null());
+        command
+            .args(&self.args)
+            .env_clear()
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
         command
     }
 
@@ -72,14 +87,8 @@ fn main() {
     let work = std::env::temp_dir().join(format!("ipoib-spawn-bench-{}", std::process::id()));
     std::fs::create_dir_all(&work).expect("work dir");
 
-    let floor = work.join("floor");
-    let cc = Command::new("cc")
-        .args(["-nostdlib", "-static", "-O2", "-o"])
-        .arg(&floor)
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("floor.c"))
-        .status()
-        .expect("run cc");
-    assert!(cc.success(), "building the floor program failed");
+    let floor = compile_c(&work, "floor");
+    let syscall_floor = compile_c(&work, "syscall_floor");
 
     let pool = work.join("pool");
     std::fs::write(&pool, pool_with_15_records()).expect("write pool");
@@ -111,46 +120,38 @@ fn main() {
         ]
     };
 
+    // The floors ignore their environment and stdin, but get the same ones as the plugins: the
+    // parent's work to set up a spawn (opening /dev/null for a missing stdin, say) is timed too.
     let mut programs = vec![
-        // The floor ignores its environment and stdin, but gets the same ones as the plugins: the
-        // parent's work to set up a spawn (opening /dev/null for a missing stdin, say) is timed too.
+        Program::new("floor (_start → exit)", floor, cni_env("ADD"), &ours_conf),
+        Program::new(
+            "azure-ipoib-ipam-cni ADD (this project)",
+            staged(&work, "ours", &ours),
+            cni_env("ADD"),
+            &ours_conf,
+        ),
         Program {
-            name: "floor (_start → exit)",
-            path: floor,
-            env: cni_env("ADD"),
-            stdin: ours_conf.clone(),
-            samples: vec![],
-        },
-        Program {
-            name: "azure-ipoib-ipam-cni ADD (this project)",
-            path: staged(&work, "ours", &ours),
-            env: cni_env("ADD"),
-            stdin: ours_conf.clone(),
-            samples: vec![],
+            args: vec![pool.display().to_string(), ns.path(), "net1".to_string()],
+            ..Program::new("syscall floor (an ADD's syscalls, no code)", syscall_floor, cni_env("ADD"), &ours_conf)
         },
     ];
     // SPAWN_EXTRA=/a/plugin:/b/plugin times other builds of the plugin in the same rounds, to
     // compare a change against the current binary side by side.
     for (i, extra) in std::env::var("SPAWN_EXTRA").unwrap_or_default().split(':').filter(|p| !p.is_empty()).enumerate()
     {
-        programs.push(Program {
-            name: Box::leak(format!("variant {extra}").into_boxed_str()),
-            path: staged(&work, &format!("variant{i}"), Path::new(extra)),
-            env: cni_env("ADD"),
-            stdin: ours_conf.clone(),
-            samples: vec![],
-        });
+        let name = Box::leak(format!("variant {extra}").into_boxed_str());
+        programs.push(Program::new(
+            name,
+            staged(&work, &format!("variant{i}"), Path::new(extra)),
+            cni_env("ADD"),
+            &ours_conf,
+        ));
     }
     let go_index = programs.len();
     let have_go = Path::new(GO_STATIC).exists();
     if have_go {
-        programs.push(Program {
-            name: "Go `static` IPAM plugin ADD (Debian)",
-            path: staged(&work, "go-static", Path::new(GO_STATIC)),
-            env: cni_env("ADD"),
-            stdin: go_conf,
-            samples: vec![],
-        });
+        let go = staged(&work, "go-static", Path::new(GO_STATIC));
+        programs.push(Program::new("Go `static` IPAM plugin ADD (Debian)", go, cni_env("ADD"), &go_conf));
     } else {
         eprintln!("note: {GO_STATIC} missing (apt-get install containernetworking-plugins); skipping the Go column");
     }
@@ -192,6 +193,11 @@ fn main() {
         println!("| {} | {us:.0} | {:.2} |", program.name, us / floor_us);
     }
     println!("\nours / floor = {:.2} (target ≤ 2)", ours_us / floor_us);
+    let kernel_us = programs[2].median_us() - floor_us;
+    println!(
+        "the ADD's syscalls cost {kernel_us:.0} µs; the plugin's code, start-up and faults {:.0} µs",
+        ours_us - floor_us - kernel_us
+    );
     if have_go {
         println!("go / ours    = {:.2} (target ≥ 6)", programs[go_index].median_us() / ours_us);
     }
@@ -205,10 +211,24 @@ fn main() {
     println!("- binary: {} bytes ({:.0} KiB), {}", size, size as f64 / 1024.0, linkage(&ours));
     if have_go {
         println!("\nthe Go plugin's ADD, for comparison:");
-        println!("- syscalls (strace -f -c): {}", syscalls(&programs[go_index], &work.join("go.json")));
-        println!("- peak RSS, page faults: {}", rss_and_faults(&programs[go_index], &work.join("go.json")));
+        println!("- syscalls (strace -f -c): {}", syscalls(&programs[go_index], &go_conf));
+        println!("- peak RSS, page faults: {}", rss_and_faults(&programs[go_index], &go_conf));
     }
     let _ = std::fs::remove_dir_all(&work);
+}
+
+/// `benches/<name>.c`, built as a static program without a C library.
+fn compile_c(work: &Path, name: &str) -> PathBuf {
+    let binary = work.join(name);
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("{name}.c"));
+    let status = Command::new("cc")
+        .args(["-nostdlib", "-static", "-O2", "-fno-stack-protector", "-o"])
+        .arg(&binary)
+        .arg(&source)
+        .status()
+        .expect("run cc");
+    assert!(status.success(), "building {} failed", source.display());
+    binary
 }
 
 /// A copy of `binary` in the work dir, beside the floor: every program is then started from
@@ -265,6 +285,7 @@ fn syscalls(program: &Program, conf: &Path) -> String {
     let out = Command::new("strace")
         .args(["-f", "-c", "-o", "/dev/stdout"])
         .arg(&program.path)
+        .args(&program.args)
         .env_clear()
         .envs(program.env.iter().map(|(k, v)| (k, v)))
         .stdin(File::open(conf).expect("conf"))
@@ -283,6 +304,7 @@ fn rss_and_faults(program: &Program, conf: &Path) -> String {
     let out = Command::new("/usr/bin/time")
         .args(["-f", "%M KiB, %R minor page faults"])
         .arg(&program.path)
+        .args(&program.args)
         .env_clear()
         .envs(program.env.iter().map(|(k, v)| (k, v)))
         .stdin(File::open(conf).expect("conf"))
