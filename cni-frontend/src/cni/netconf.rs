@@ -10,7 +10,7 @@
 
 use std::borrow::Cow;
 use std::net::IpAddr;
-use std::path::PathBuf;
+use std::path::Path;
 use std::time::Duration;
 
 use serde::de::IgnoredAny;
@@ -194,7 +194,7 @@ fn unsupported_version(text: &str) -> CniError {
 
 fn ipam_conf<'a>(wire: WireIpam<'a>, stdin: &'a [u8]) -> Result<IpamConf<'a>, CniError> {
     let kvp_path = wire.kvp_path.map(json::unescape).unwrap_or(Cow::Borrowed(DEFAULT_KVP_PATH));
-    if !PathBuf::from(kvp_path.as_ref()).is_absolute() || kvp_path.contains('\0') {
+    if !Path::new(kvp_path.as_ref()).is_absolute() || kvp_path.contains('\0') {
         return Err(invalid_field("ipam.kvpPath", "an absolute path without NUL bytes"));
     }
     let prefix_length = wire.prefix_length.unwrap_or(DEFAULT_PREFIX_LENGTH);
