@@ -109,8 +109,7 @@ struct WireIpam<'a> {
     prefix_length: Option<u8>,
     #[serde(rename = "lockTimeoutMs")]
     lock_timeout_ms: Option<u32>,
-    /// Checked by [`routes`] one element at a time: a typed decode of up to 64 routes at once
-    /// held several copies of the array on the stack, ~40 KiB of page faults on every run.
+    /// Decoded by [`routes`], one element at a time (see [`typed_elements`]).
     routes: Option<IgnoredAny>,
 }
 
@@ -213,18 +212,25 @@ fn ipam_conf<'a>(wire: WireIpam<'a>, stdin: &'a [u8]) -> Result<IpamConf<'a>, Cn
     Ok(IpamConf { kvp_path, prefix_length, routes, lock_timeout: Duration::from_millis(lock_timeout_ms.into()) })
 }
 
-/// `ipam.routes` (raw JSON, not null), decoded and checked one element at a time.
+/// `ipam.routes` (raw JSON, not null): every element typed first, then each checked.
 fn routes(raw: &[u8]) -> Result<Vec<Route>, CniError> {
-    let shape = || invalid_field("ipam.routes", ROUTES_RULE);
-    let mut routes = Vec::new();
-    for (index, element) in json::elements(raw).ok_or_else(shape)?.enumerate() {
-        if index == MAX_ROUTES {
-            return Err(shape());
+    let wires =
+        typed_elements::<WireRoute>(raw, MAX_ROUTES).ok_or_else(|| invalid_field("ipam.routes", ROUTES_RULE))?;
+    wires.iter().enumerate().map(|(index, wire)| route(index, wire)).collect()
+}
+
+/// The elements of the JSON array `raw` decoded as `T`, one at a time onto the heap: a typed
+/// decode of a whole `heapless::Vec` held several copies of it on the stack, ~40 KiB of page
+/// faults on every run. `None` if `raw` is not an array of at most `max` well-typed elements.
+fn typed_elements<'a, T: Deserialize<'a>>(raw: &'a [u8], max: usize) -> Option<Vec<T>> {
+    let mut typed = Vec::new();
+    for element in json::elements(raw)? {
+        if typed.len() == max {
+            return None;
         }
-        let (wire, _) = serde_json_core::from_slice::<WireRoute>(element).map_err(|_| shape())?;
-        routes.push(route(index, &wire)?);
+        typed.push(serde_json_core::from_slice::<T>(element).ok()?.0);
     }
-    Ok(routes)
+    Some(typed)
 }
 
 fn route(index: usize, wire: &WireRoute<'_>) -> Result<Route, CniError> {
@@ -339,16 +345,8 @@ pub fn prev_result_addresses(conf: &NetConf<'_>) -> Result<Vec<(IpAddr, u8)>, Cn
     if prev.ips.is_none() {
         return Ok(Vec::new());
     }
-    let ips = json::member(raw, "ips").and_then(json::elements).ok_or_else(bad)?;
-    let mut addresses = Vec::new();
-    for (index, element) in ips.enumerate() {
-        if index == MAX_PREV_IPS {
-            return Err(bad());
-        }
-        let (ip, _) = serde_json_core::from_slice::<WirePrevIp>(element).map_err(|_| bad())?;
-        addresses.push(parse_cidr(&json::unescape(ip.address)).ok_or_else(bad)?);
-    }
-    Ok(addresses)
+    let ips = json::member(raw, "ips").and_then(|ips| typed_elements::<WirePrevIp>(ips, MAX_PREV_IPS));
+    ips.ok_or_else(bad)?.iter().map(|ip| parse_cidr(&json::unescape(ip.address)).ok_or_else(bad)).collect()
 }
 
 #[cfg(test)]
