@@ -337,13 +337,18 @@ impl<'a> Scanner<'a> {
         Ok(())
     }
 
-    /// The next element of the array being walked by [`elements`], or `None` at its end.
-    fn next_element(&mut self) -> Option<&'a [u8]> {
+    /// Skips whitespace and at most one `,` between the items of a container being walked.
+    fn skip_separator(&mut self) {
         self.skip_ws();
         if self.peek() == Some(b',') {
             self.pos += 1;
             self.skip_ws();
         }
+    }
+
+    /// The next element of the array being walked by [`elements`], or `None` at its end.
+    fn next_element(&mut self) -> Option<&'a [u8]> {
+        self.skip_separator();
         if matches!(self.peek(), None | Some(b']')) {
             return None;
         }
@@ -355,11 +360,7 @@ impl<'a> Scanner<'a> {
 
     /// The next member of the object being walked by [`members`], or `None` at its end.
     fn next_member(&mut self) -> Option<(&'a str, &'a [u8])> {
-        self.skip_ws();
-        if self.peek() == Some(b',') {
-            self.pos += 1;
-            self.skip_ws();
-        }
+        self.skip_separator();
         if self.peek() != Some(b'"') {
             return None;
         }
