@@ -30,6 +30,10 @@ use std::time::{Duration, Instant};
 const ROUNDS: usize = 2000;
 const GO_STATIC: &str = "/usr/lib/cni/static";
 const SAMPLE_MAC: &str = "00:15:5d:33:ff:0b";
+/// Where the fixed programs sit in the list; variants and Go follow.
+const FLOOR: usize = 0;
+const OURS: usize = 1;
+const SYSCALL_FLOOR: usize = 2;
 
 struct Program {
     name: &'static str,
@@ -157,7 +161,7 @@ fn main() {
     }
 
     // Check ours answers correctly before timing it.
-    let out = programs[1]
+    let out = programs[OURS]
         .command()
         .stdin(File::open(&ours_conf).expect("conf"))
         .stdout(Stdio::piped())
@@ -183,8 +187,8 @@ fn main() {
         }
     }
 
-    let floor_us = programs[0].median_us();
-    let ours_us = programs[1].median_us();
+    let floor_us = programs[FLOOR].median_us();
+    let ours_us = programs[OURS].median_us();
     println!("\nspawn benchmark: {rounds} interleaved rounds, medians\n");
     println!("| program | µs per spawn (median) | × floor |");
     println!("|---|---|---|");
@@ -193,7 +197,7 @@ fn main() {
         println!("| {} | {us:.0} | {:.2} |", program.name, us / floor_us);
     }
     println!("\nours / floor = {:.2} (target ≤ 2)", ours_us / floor_us);
-    let kernel_us = programs[2].median_us() - floor_us;
+    let kernel_us = programs[SYSCALL_FLOOR].median_us() - floor_us;
     println!(
         "the ADD's syscalls cost {kernel_us:.0} µs; the plugin's code, start-up and faults {:.0} µs",
         ours_us - floor_us - kernel_us
@@ -203,10 +207,10 @@ fn main() {
     }
 
     println!("\none ADD of ours:");
-    println!("- syscalls (strace -f -c): {}", syscalls(&programs[1], &ours_conf));
-    println!("- peak RSS, page faults (/usr/bin/time -f '%M %R'): {}", rss_and_faults(&programs[1], &ours_conf));
+    println!("- syscalls (strace -f -c): {}", syscalls(&programs[OURS], &ours_conf));
+    println!("- peak RSS, page faults (/usr/bin/time -f '%M %R'): {}", rss_and_faults(&programs[OURS], &ours_conf));
     // time(1) counts its own child's faults between fork and exec too: the floor shows that base.
-    println!("  (the floor: {})", rss_and_faults(&programs[0], &ours_conf));
+    println!("  (the floor: {})", rss_and_faults(&programs[FLOOR], &ours_conf));
     let size = std::fs::metadata(&ours).map(|m| m.len()).unwrap_or(0);
     println!("- binary: {} bytes ({:.0} KiB), {}", size, size as f64 / 1024.0, linkage(&ours));
     if have_go {
