@@ -1,32 +1,50 @@
 #!/usr/bin/env bash
-# Installs what the build, the tests and the demo need on a fresh Debian machine, and nothing
-# that is already there. Idempotent; needs root for apt.
+# Installs everything the build, the tests, the benches, the fuzzers, the images and the demo use,
+# on a fresh Debian 12 machine with only rustup's stable toolchain; skips what is already there.
+# Idempotent. Runs as root (apt-get); see README, "Before you start".
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
+if [ "$(id -u)" != 0 ]; then
+    echo "setup.sh: run as root, keeping your PATH for rustup: sudo env \"PATH=\$PATH\" $0" >&2
+    exit 1
+fi
+command -v rustup >/dev/null || {
+    echo "setup.sh: rustup not found on PATH; install it (rustup.rs) or add ~/.cargo/bin to PATH" >&2
+    exit 1
+}
+
+# Debian packages, each with the check that tells whether it is there and what needs it.
 need_apt=()
-command -v ip >/dev/null || need_apt+=(iproute2)
-[ -x /usr/lib/cni/host-device ] || need_apt+=(containernetworking-plugins)
-[ -x /usr/sbin/hv_kvp_daemon ] || need_apt+=(hyperv-daemons)
-[ -f /usr/include/linux/hyperv.h ] || need_apt+=(linux-libc-dev)
-command -v cc >/dev/null || need_apt+=(gcc libc6-dev)
-command -v strace >/dev/null || need_apt+=(strace)
-command -v unshare >/dev/null || need_apt+=(util-linux)
-[ -x /usr/bin/time ] || need_apt+=(time)
+want() { eval "$1" >/dev/null 2>&1 || need_apt+=("${@:2}"); }
+want 'command -v ip' iproute2                                   # netns and veth in tests, demo
+want 'test -x /usr/lib/cni/host-device' containernetworking-plugins # real host-device; Go static IPAM (bench)
+want 'test -x /usr/sbin/hv_kvp_daemon' hyperv-daemons            # the real KVP daemon in tests
+want 'test -f /usr/include/linux/hyperv.h' linux-libc-dev         # the daemon harness's shim
+want 'command -v cc' gcc libc6-dev                                 # shim, bench floors, build scripts
+want 'command -v x86_64-linux-musl-gcc' musl-tools                 # C build scripts of musl-target crates
+want 'command -v strace' strace                                    # syscall counts (bench, tests)
+want 'command -v unshare' util-linux                               # private mount namespace (tests)
+want 'test -x /usr/bin/time' time                                  # peak RSS (bench)
 if [ ${#need_apt[@]} -gt 0 ]; then
     echo "setup: apt-get install ${need_apt[*]}"
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
 fi
 
+# Rust: the static musl target the plugin ships as, the no_std check's target, the lints.
 installed_targets=$(rustup target list --installed)
 for target in x86_64-unknown-linux-musl thumbv7em-none-eabi; do
     grep -qx "$target" <<<"$installed_targets" || rustup target add "$target"
 done
-rustup component list --installed | grep -q '^clippy' || rustup component add clippy rustfmt
-# Miri checks the allocator in cni-frontend's sys/ (the crate's unsafe code); it is nightly-only.
+rustup component list --installed | grep -q '^clippy' || rustup component add clippy
+rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
+# Nightly (downloaded by rustup) for miri on the allocator's unsafe code and for cargo-fuzz.
 if rustup run nightly rustc --version >/dev/null 2>&1; then
     rustup component list --toolchain nightly --installed | grep -q '^miri' ||
         rustup component add --toolchain nightly miri rust-src
 else
     rustup toolchain install nightly --profile minimal --component miri,rust-src
 fi
+# cargo-fuzz, built from crates.io.
+cargo fuzz --version >/dev/null 2>&1 || cargo install cargo-fuzz --locked

@@ -83,7 +83,47 @@ impl fmt::Display for PoolFileError {
 impl std::error::Error for PoolFileError {}
 
 /// Opens, read-locks and maps the pool at `path`, waiting up to `timeout` for the lock.
+///
+/// For a short-lived reader (the CNI plugin): the map costs no copy. A long-running reader must
+/// use [`read_locked`] instead, because a fault inside a mapping (a writer that truncates without
+/// the lock, a sparse file on a full tmpfs) raises SIGBUS, which would end the whole process.
 pub fn open_locked(path: &Path, timeout: Duration) -> Result<LockedPool, PoolFileError> {
+    let (file, len) = open_and_lock(path, timeout)?;
+    let mapping = match usize::try_from(len).ok().and_then(NonZeroUsize::new) {
+        None => None,
+        Some(len) => {
+            Some(ReadOnlyMapping::new(&file, len).map_err(|e| PoolFileError::Io(path.to_path_buf(), "map", e))?)
+        }
+    };
+    Ok(LockedPool { mapping, _file: file })
+}
+
+/// Reads the whole pool at `path` into memory under the same read lock as [`open_locked`], and
+/// releases the lock before returning.
+///
+/// For long-running readers (the CLI, the webhook): `pread` reports a fault as an error
+/// instead of raising SIGBUS, so one bad read never ends the process.
+pub fn read_locked(path: &Path, timeout: Duration) -> Result<Vec<u8>, PoolFileError> {
+    use std::os::unix::fs::FileExt;
+    let (file, len) = open_and_lock(path, timeout)?;
+    let len = usize::try_from(len).unwrap_or(usize::MAX);
+    let mut bytes = vec![0; len];
+    let mut filled = 0;
+    while let Some(rest) = bytes.get_mut(filled..).filter(|rest| !rest.is_empty()) {
+        match file.read_at(rest, filled as u64) {
+            // Shorter than fstat said: a writer truncated without the lock. Keep what was read.
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(PoolFileError::Io(path.to_path_buf(), "read", e)),
+        }
+    }
+    bytes.truncate(filled);
+    Ok(bytes)
+}
+
+/// Opens `path` and takes the read lock; returns the file and its size under the lock.
+fn open_and_lock(path: &Path, timeout: Duration) -> Result<(File, u64), PoolFileError> {
     let io_error = |step, e| PoolFileError::Io(path.to_path_buf(), step, e);
     // openat, not open: musl's open adds a redundant fcntl(F_SETFD) after O_CLOEXEC.
     let flags = OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC;
@@ -100,11 +140,7 @@ pub fn open_locked(path: &Path, timeout: Duration) -> Result<LockedPool, PoolFil
         });
     }
     let len = check_regular(path, &file)?;
-    let mapping = match usize::try_from(len).ok().and_then(NonZeroUsize::new) {
-        None => None,
-        Some(len) => Some(ReadOnlyMapping::new(&file, len).map_err(|e| io_error("map", e))?),
-    };
-    Ok(LockedPool { mapping, _file: file })
+    Ok((file, len))
 }
 
 /// Checks the file type and size; returns the size.
@@ -241,6 +277,17 @@ mod tests {
         assert!(waited >= Duration::from_millis(100) && waited < Duration::from_millis(600), "{waited:?}");
         drop(writer);
         assert!(open_locked(&path, Duration::ZERO).is_ok());
+    }
+
+    #[test]
+    fn read_locked_copies_what_open_locked_maps() {
+        let dir = TempDir::new("copy");
+        let path = sample(&dir);
+        assert_eq!(read_locked(&path, T).unwrap(), open_locked(&path, T).unwrap().bytes());
+        let empty = dir.0.join("empty");
+        std::fs::write(&empty, b"").unwrap();
+        assert!(read_locked(&empty, T).unwrap().is_empty());
+        assert!(matches!(read_locked(&dir.0, T), Err(PoolFileError::NotRegular(_, "directory"))));
     }
 
     #[test]
