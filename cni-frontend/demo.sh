@@ -1,55 +1,79 @@
 #!/usr/bin/env bash
-# The main job on the bundled sample pool, exactly as a runtime runs it: build the plugin, make a
-# throwaway pod netns holding a NIC with the sample's address, then ADD, CHECK and DEL through the
-# real binary, printing each exchange. Cleans up after itself. Needs root (as every CNI plugin).
+# The chain a runtime runs, on the bundled sample pool: Debian's real host-device plugin moves a NIC
+# into a throwaway pod netns and calls this plugin for its `ipam` section; then the pod's interface
+# is shown with its address. ADD, CHECK and DEL, each exchange printed. Cleans up after itself.
+# Runs as root from anywhere; installs what it needs (iproute2, containernetworking-plugins, the
+# musl target).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [ "$(id -u)" != 0 ]; then
-    echo "demo.sh: run as root (it creates a network namespace)" >&2
+    echo "demo.sh: run as root (it creates a network namespace): sudo env \"PATH=\$PATH\" $0" >&2
     exit 1
 fi
-command -v ip >/dev/null || { apt-get update -qq && apt-get install -y -qq iproute2 >/dev/null; }
+command -v rustup >/dev/null || { echo "demo.sh: rustup not found on PATH; see README, Before you start" >&2; exit 1; }
+need_apt=()
+command -v ip >/dev/null || need_apt+=(iproute2)
+[ -x /usr/lib/cni/host-device ] || need_apt+=(containernetworking-plugins)
+if [ ${#need_apt[@]} -gt 0 ]; then
+    echo "demo: apt-get install ${need_apt[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+fi
 rustup target list --installed | grep -qx x86_64-unknown-linux-musl || rustup target add x86_64-unknown-linux-musl
 
-cargo build --release --quiet
+cargo build --release --quiet -p cni-frontend
 plugin=$PWD/target/x86_64-unknown-linux-musl/release/azure-ipoib-ipam-cni
 pool=$PWD/tests/fixtures/kvp_pool_0.azure-sample
 
-netns=ipoib-demo-$$
-cleanup() { ip netns del "$netns" 2>/dev/null || true; }
+# host-device finds the IPAM plugin by its `type` in CNI_PATH.
+netns=ipoib-demo-$$ host_nic=demo-ib$$ cni_path=$(mktemp -d)
+cleanup() {
+    ip netns del "$netns" 2>/dev/null || true
+    ip link del "$host_nic" 2>/dev/null || true
+    rm -rf "$cni_path"
+}
 trap cleanup EXIT
+ln -s "$plugin" "$cni_path/azure-ipoib-ipam-cni"
+ln -s /usr/lib/cni/host-device "$cni_path/host-device"
 ip netns add "$netns"
-# The sample NIC is IPoIB 00:00:01:49:fe:80:…:00:15:5d:ff:fd:33:ff:0b; a veth can only carry a
-# 6-byte address, so it carries the MAC that IPoIB address maps to (an Ethernet address maps to
-# itself).
-ip link add demo-host-$$ type veth peer name demo-pod-$$
-ip link set demo-pod-$$ netns "$netns"
-ip -n "$netns" link set demo-pod-$$ name net1
-ip -n "$netns" link set net1 address 00:15:5d:33:ff:0b
+# A veth stands in for the InfiniBand NIC: it cannot carry the 20-byte IPoIB address, so it carries
+# the 6-byte MAC that address maps to (a 6-byte address maps to itself).
+ip link add "$host_nic" address 00:15:5d:33:ff:0b type veth peer name "demo-peer$$"
+ip link set "demo-peer$$" up
 
-conf='{"cniVersion":"0.3.1","name":"hostdev-net","type":"host-device","device":"ib0",
+value=$(tail -c +513 "$pool" | head -c 2048 | tr '\0' '\n' | head -n 1)
+echo "== the host's data: $(basename "$pool"), record IPoIB_Data = $value"
+echo "== the NIC: veth $host_nic stands in for IB NIC 00:00:01:49:fe:80:…:00:15:5d:ff:fd:33:ff:0b and"
+echo "   carries 00:15:5d:33:ff:0b, the MAC that address maps to (port GUID bytes 0-2 and 5-7)"
+
+conf='{"cniVersion":"0.3.1","name":"hostdev-net","type":"host-device","device":"'"$host_nic"'",
 "ipam":{"type":"azure-ipoib-ipam-cni","kvpPath":"'"$pool"'"}}'
 
 invoke() {
     local command=$1 stdin=$2 status=0 out
-    echo "--- $command (CNI_NETNS=/var/run/netns/$netns CNI_IFNAME=net1)"
-    echo "stdin:  $(tr -d '\n' <<<"$stdin")"
     out=$(env -i CNI_COMMAND="$command" CNI_CONTAINERID=demo CNI_NETNS="/var/run/netns/$netns" \
-        CNI_IFNAME=net1 CNI_PATH=/opt/cni/bin "$plugin" <<<"$stdin") || status=$?
+        CNI_IFNAME=net1 CNI_PATH="$cni_path" /usr/lib/cni/host-device <<<"$stdin") || status=$?
+    out=$(tr -d ' \n' <<<"$out") # host-device indents its JSON; the values hold no spaces
+    echo "stdin:  $(tr -d '\n' <<<"$stdin" | sed "s|$PWD/|…/|")"
     echo "stdout: ${out:-(empty)}"
     echo "exit:   $status"
     [ "$status" = 0 ] || exit "$status"
     result=$out
 }
 
-echo "pool:   $pool"
-echo "plugin: $plugin"
+echo "== ADD: host-device moves $host_nic into pod netns $netns as net1, then runs azure-ipoib-ipam-cni"
 invoke ADD "$conf"
 prev=$result
-# CHECK is defined from 0.4.0; the runtime passes the ADD result back as prevResult.
+echo "== inside the pod: ip -n $netns addr show net1"
+ip -n "$netns" addr show net1 | grep -v '_lft'
+mac=$(ip -n "$netns" -br link show net1 | awk '{print toupper($3)}' | tr -d ':')
+address=$(grep -o '"address":"[^"]*"' <<<"$prev" | cut -d'"' -f4)
+pair=$(tr '|' '\n' <<<"$value" | grep -n "^$mac:" | head -n 1)
+echo "== why: net1's MAC is $mac; pair $((${pair%%:*} - 1)) of IPoIB_Data is ${pair#*:}, so $address (prefixLength defaults to 16)"
+echo "== CHECK, as cniVersion 0.4.0 (CHECK exists from 0.4.0), with ADD's result passed back as prevResult"
 check_conf=$(sed 's/"cniVersion":"0.3.1"/"cniVersion":"0.4.0"/' <<<"$conf")
 check_conf="${check_conf%\}},\"prevResult\":$(sed 's/"0.3.1"/"0.4.0"/' <<<"$prev")}"
-invoke CHECK "$check_conf"
-invoke DEL "$conf"
-echo "--- done: the NIC with MAC 00155D33FF0B got $(grep -o '"address":"[^"]*"' <<<"$prev" | cut -d'"' -f4)"
+invoke CHECK "$check_conf" | grep -v '^stdin:'
+echo "== DEL: host-device moves the NIC back to the host; the IPAM plugin has nothing to release"
+invoke DEL "$conf" | grep -v '^stdin:'

@@ -4,6 +4,10 @@
 # the allocator's unsafe code, and a short run of every fuzz target.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ "$(id -u)" != 0 ]; then
+    echo "run-all.sh: run as root (tests create netns, veth links and mount namespaces): sudo env \"PATH=\$PATH\" $0" >&2
+    exit 1
+fi
 
 step() { printf '\n=== %s\n' "$*"; }
 
