@@ -29,6 +29,13 @@ if readelf -d "$bin" | grep -q NEEDED; then
 fi
 echo "$bin: static, $(stat -c %s "$bin") bytes"
 
+step "kvp-core as a library: pedantic lints, docs, doc examples, package"
+cargo clippy -p kvp-core -- -W clippy::pedantic -D warnings
+RUSTDOCFLAGS="-D warnings" cargo doc -p kvp-core --no-deps
+cargo test --doc -p kvp-core
+# --allow-dirty lets a local run mid-change check it too; CI runs it on a clean clone.
+cargo publish --dry-run -p kvp-core --allow-dirty
+
 step "kvp-core for thumbv7em-none-eabi (no_std, no alloc)"
 cargo build -p kvp-core --target thumbv7em-none-eabi
 

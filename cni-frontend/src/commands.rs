@@ -7,7 +7,7 @@
 use std::net::IpAddr;
 use std::path::Path;
 
-use kvp_core::{Pool, ResolveError};
+use kvp_core::{IpoibData, Pool};
 
 use crate::cni::netconf::{self, NetConf};
 use crate::cni::result;
@@ -50,7 +50,7 @@ pub fn status(_env: &Env, conf: &NetConf<'_>) -> Result<Vec<u8>, CniError> {
     let not_ready = |e: CniError| CniError::new(Code::NotReady, e.msg).with_details(e.details);
     let file = pool_file::open_locked(path, conf.ipam.lock_timeout).map_err(|e| not_ready(e.into()))?;
     let pool = non_empty(path, file.pool()).map_err(not_ready)?;
-    kvp_core::ipoib_data(&pool).map_err(|e| not_ready(resolve_error(e, path)))?;
+    IpoibData::from_pool(&pool).map_err(|e| not_ready(resolve_error(e, path)))?;
     Ok(Vec::new())
 }
 
@@ -74,12 +74,9 @@ fn assigned_address(env: &Env, conf: &NetConf<'_>) -> Result<(IpAddr, u8), CniEr
     let path = Path::new(conf.ipam.kvp_path.as_ref());
     let file = pool_file::open_locked(path, conf.ipam.lock_timeout)?;
     let pool = non_empty(path, file.pool())?;
-    let (data, pairs) = kvp_core::ipoib_data(&pool).map_err(|e| resolve_error(e, path))?;
+    let data = IpoibData::from_pool(&pool).map_err(|e| resolve_error(e, path))?;
     let mac = nic::mac(env, conf, Path::new(nic::SYSFS_ROOT))?;
-    let pair = data
-        .find(mac)
-        .map_err(|e| resolve_error(ResolveError::Malformed(e), path))?
-        .ok_or_else(|| no_pair(mac, pairs))?;
+    let pair = data.find(mac).ok_or_else(|| no_pair(mac, data.len()))?;
     let prefix = conf.ipam.prefix_length;
     let max = if pair.ip.is_ipv4() { 32 } else { 128 };
     if prefix > max {

@@ -57,11 +57,14 @@ pub fn resolve_error(e: ResolveError, path: &Path) -> CniError {
         ResolveError::Malformed(e) => CniError::new(Code::MalformedIpoibData, format!("malformed {e}"))
             .with_details(format!("in KVP pool {}", path.display())),
         ResolveError::NoPair { mac, pairs } => no_pair(mac, pairs),
+        // `ResolveError` may grow; a new kind is a malformed pool until it gets its own code.
+        e => CniError::new(Code::MalformedIpoibData, e.to_string())
+            .with_details(format!("in KVP pool {}", path.display())),
     }
 }
 
 /// No pair for `mac` among `pairs`.
-pub fn no_pair(mac: Mac, pairs: u32) -> CniError {
+pub fn no_pair(mac: Mac, pairs: usize) -> CniError {
     CniError::new(
         Code::NoAddressForNic,
         format!("{} has no pair for MAC {mac} ({pairs} pairs listed)", kvp_core::IPOIB_DATA_KEY),

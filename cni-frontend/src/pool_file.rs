@@ -218,10 +218,10 @@ mod tests {
     }
 
     fn sample(dir: &TempDir) -> PathBuf {
-        let mut record = vec![0u8; RECORD_LEN];
+        let mut record = kvp_core::RawRecord::zeroed();
         encode_record(b"IPoIB_Data", b"NUMPAIRS:1|00155D33FF0B:172.16.1.2", &mut record).unwrap();
         let path = dir.0.join("pool");
-        std::fs::write(&path, record).unwrap();
+        std::fs::write(&path, record.as_bytes()).unwrap();
         path
     }
 

@@ -15,8 +15,7 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
-use kvp_core::hwaddr::{mac_from_port_guid, port_guid_from_gid_text};
-use kvp_core::{HwAddrError, Mac};
+use kvp_core::{port_guid_from_gid_text, HwAddrError, Mac};
 
 /// Longest PCI address accepted: far more than `dddd:bb:dd.f` (or VMD's 5-digit domains) needs.
 pub const MAX_PCI_ADDR_LEN: usize = 64;
@@ -99,7 +98,7 @@ pub fn mac_for_pci_device(sysfs_root: &Path, pci_addr: &str) -> Result<Mac, Sysf
     let gid_path = ib_dir.join(ib_device).join("ports/1/gids/0");
     let gid_text = read_small(&gid_path).map_err(|error| SysfsError::Io { path: gid_path.clone(), error })?;
     let guid = port_guid_from_gid_text(&gid_text).map_err(|error| SysfsError::BadGid { path: gid_path, error })?;
-    Ok(mac_from_port_guid(guid))
+    Ok(Mac::from_port_guid(guid))
 }
 
 /// `domain:bus:device.function` in hex, as sysfs names PCI devices: a 4- to 8-digit domain, 2-digit
@@ -186,7 +185,7 @@ mod tests {
         let sysfs = FakeSysfs::new("happy");
         sysfs.ib_device(PCI, "mlx5_0", GID);
         let mac = mac_for_pci_device(&sysfs.0, PCI).unwrap();
-        assert_eq!(mac.to_hex().as_str(), "00155D33FF0B");
+        assert_eq!(mac.to_string(), "00155D33FF0B");
         // sysfs spells hex in lower case; a config may not.
         sysfs.ib_device("0000:3b:00.1", "mlx5_1", GID);
         assert_eq!(mac_for_pci_device(&sysfs.0, "0000:3B:00.1").unwrap(), mac);
@@ -198,7 +197,7 @@ mod tests {
         sysfs.ib_device(PCI, "mlx5_1", "fe80:0000:0000:0000:0015:5dff:fd33:0001");
         sysfs.ib_device(PCI, "mlx5_0", GID);
         sysfs.ib_device(PCI, "mlx5_2", "fe80:0000:0000:0000:0015:5dff:fd33:0002");
-        assert_eq!(mac_for_pci_device(&sysfs.0, PCI).unwrap().to_hex().as_str(), "00155D33FF0B");
+        assert_eq!(mac_for_pci_device(&sysfs.0, PCI).unwrap().to_string(), "00155D33FF0B");
     }
 
     #[test]

@@ -10,7 +10,7 @@
 use std::ffi::OsString;
 use std::process::ExitCode;
 
-use kvp_core::{encode_record, RECORD_LEN};
+use kvp_core::{encode_record, RawRecord};
 
 const USAGE: &str = "usage: write_pool OUT [KEY=VALUE]...";
 
@@ -43,9 +43,9 @@ fn encode_args(args: impl Iterator<Item = OsString>) -> Result<Vec<u8>, String> 
             return Err(format!("record {}: {:?} is not KEY=VALUE", n + 1, arg));
         };
         let (key, value) = (&bytes[..eq], &bytes[eq + 1..]);
-        let start = pool.len();
-        pool.resize(start + RECORD_LEN, 0);
-        encode_record(key, value, &mut pool[start..]).map_err(|e| format!("record {}: {e}", n + 1))?;
+        let mut record = RawRecord::zeroed();
+        encode_record(key, value, &mut record).map_err(|e| format!("record {}: {e}", n + 1))?;
+        pool.extend_from_slice(record.as_bytes());
     }
     Ok(pool)
 }

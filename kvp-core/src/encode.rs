@@ -1,4 +1,4 @@
-//! Writing the format: one record into a 2560-byte buffer, and an `IPoIB_Data` value.
+//! Writing the format: one record, a pool, and an `IPoIB_Data` value.
 //!
 //! The writer is strict where the daemon is not: a key longer than 511 bytes or a value longer
 //! than 2047 would leave no room for the NUL, and a NUL inside either would cut it short, so both
@@ -6,17 +6,15 @@
 
 use core::fmt::{self, Write};
 
-use crate::ipoib::{Pair, HEADER};
-use crate::record::{Field, KEY_LEN, RECORD_LEN, VALUE_LEN};
+use zerocopy::FromBytes;
 
-/// Why a record or value could not be written.
+use crate::ipoib::{Pair, HEADER};
+use crate::record::{Field, RawRecord, KEY_LEN, RECORD_LEN, VALUE_LEN};
+
+/// Why a record, pool or value could not be written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum EncodeError {
-    /// The output buffer is not exactly one record long.
-    BufferLength {
-        /// Its length.
-        len: usize,
-    },
     /// A field is too long to keep its NUL terminator.
     TooLong {
         /// Which field.
@@ -33,50 +31,84 @@ pub enum EncodeError {
         /// Offset of the NUL.
         at: usize,
     },
+    /// The pool buffer is too short for the records.
+    PoolBufferTooSmall {
+        /// How many records were to be written.
+        records: usize,
+        /// The buffer's length.
+        len: usize,
+    },
     /// An `IPoIB_Data` value did not fit in the buffer given.
-    ValueBufferFull,
+    ValueBufferFull {
+        /// The buffer's length.
+        len: usize,
+    },
 }
 
 impl fmt::Display for EncodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let name = |field: &Field| match field {
-            Field::Key => "key",
-            Field::Value => "value",
-        };
         match self {
-            EncodeError::BufferLength { len } => write!(f, "record buffer is {len} bytes, expected {RECORD_LEN}"),
-            EncodeError::TooLong { field, len, max } => {
-                write!(f, "KVP {} is {len} bytes, at most {max} fit", name(field))
+            EncodeError::TooLong { field, len, max } => write!(f, "KVP {field} is {len} bytes, at most {max} fit"),
+            EncodeError::ContainsNul { field, at } => write!(f, "KVP {field} contains NUL at offset {at}"),
+            EncodeError::PoolBufferTooSmall { records, len } => {
+                write!(f, "a buffer of {len} bytes cannot hold {records} KVP records of {RECORD_LEN} bytes")
             }
-            EncodeError::ContainsNul { field, at } => write!(f, "KVP {} contains NUL at offset {at}", name(field)),
-            EncodeError::ValueBufferFull => f.write_str("IPoIB_Data value does not fit in the buffer"),
+            EncodeError::ValueBufferFull { len } => write!(f, "IPoIB_Data value does not fit in {len} bytes"),
         }
     }
 }
 
-/// Writes one record (key, value, both NUL-padded) into `out`, which must be 2560 bytes.
-pub fn encode_record(key: &[u8], value: &[u8], out: &mut [u8]) -> Result<(), EncodeError> {
+impl core::error::Error for EncodeError {}
+
+/// Writes one record into `out`: key and value, each NUL-padded to its field.
+///
+/// ```
+/// use kvp_core::{encode_record, Pool, RawRecord};
+///
+/// let mut record = RawRecord::zeroed();
+/// encode_record(b"IPoIB_Data", b"NUMPAIRS:0", &mut record)?;
+/// let pool = Pool::new(record.as_bytes());
+/// assert_eq!(pool.get(b"IPoIB_Data").map(|r| r.value()), Some(&b"NUMPAIRS:0"[..]));
+///
+/// // Nothing is truncated silently.
+/// assert!(encode_record(&[b'k'; 512], b"", &mut record).is_err());
+/// # Ok::<(), kvp_core::EncodeError>(())
+/// ```
+///
+/// # Errors
+/// [`EncodeError::TooLong`] or [`EncodeError::ContainsNul`] for a field that would not read back
+/// as written; `out` is left unchanged then.
+pub fn encode_record(key: &[u8], value: &[u8], out: &mut RawRecord) -> Result<(), EncodeError> {
     check_field(key, Field::Key, KEY_LEN)?;
     check_field(value, Field::Value, VALUE_LEN)?;
-    if out.len() != RECORD_LEN {
-        return Err(EncodeError::BufferLength { len: out.len() });
-    }
-    out.fill(0);
-    let (key_field, value_field) = out.split_at_mut(KEY_LEN);
-    key_field.get_mut(..key.len()).ok_or(EncodeError::BufferLength { len: RECORD_LEN })?.copy_from_slice(key);
-    value_field.get_mut(..value.len()).ok_or(EncodeError::BufferLength { len: RECORD_LEN })?.copy_from_slice(value);
+    copy_padded(key, &mut out.key);
+    copy_padded(value, &mut out.value);
     Ok(())
 }
 
 /// Writes `records` back to back into `out` as a pool file, which must hold them all (any
 /// bytes after the last record are left alone); returns the length written.
+///
+/// ```
+/// use kvp_core::{encode_pool, Pool, RECORD_LEN};
+///
+/// let mut bytes = vec![0u8; 2 * RECORD_LEN];
+/// let len = encode_pool(&[("HostName", "vm0"), ("IPoIB_Data", "NUMPAIRS:0")], &mut bytes)?;
+/// assert_eq!(len, 2 * RECORD_LEN);
+/// assert_eq!(Pool::new(&bytes).len(), 2);
+/// # Ok::<(), kvp_core::EncodeError>(())
+/// ```
+///
+/// # Errors
+/// [`EncodeError::PoolBufferTooSmall`] when `out` cannot hold every record, or the first
+/// record's [`encode_record`] error.
 pub fn encode_pool<K: AsRef<[u8]>, V: AsRef<[u8]>>(records: &[(K, V)], out: &mut [u8]) -> Result<usize, EncodeError> {
-    let len = records.len().checked_mul(RECORD_LEN).filter(|&len| len <= out.len());
-    let len = len.ok_or(EncodeError::BufferLength { len: out.len() })?;
-    for (chunk, (key, value)) in out.chunks_exact_mut(RECORD_LEN).zip(records) {
-        encode_record(key.as_ref(), value.as_ref(), chunk)?;
+    let too_small = EncodeError::PoolBufferTooSmall { records: records.len(), len: out.len() };
+    let (raws, _) = <[RawRecord]>::mut_from_prefix_with_elems(out, records.len()).map_err(|_| too_small)?;
+    for (raw, (key, value)) in raws.iter_mut().zip(records) {
+        encode_record(key.as_ref(), value.as_ref(), raw)?;
     }
-    Ok(len)
+    Ok(raws.len() * RECORD_LEN)
 }
 
 fn check_field(bytes: &[u8], field: Field, size: usize) -> Result<(), EncodeError> {
@@ -89,19 +121,41 @@ fn check_field(bytes: &[u8], field: Field, size: usize) -> Result<(), EncodeErro
     }
 }
 
+/// `bytes`, then NULs to the end of `field` (the caller checked that `bytes` is shorter).
+fn copy_padded(bytes: &[u8], field: &mut [u8]) {
+    let padded = bytes.iter().copied().chain(core::iter::repeat(0));
+    for (slot, byte) in field.iter_mut().zip(padded) {
+        *slot = byte;
+    }
+}
+
 /// Writes `NUMPAIRS:<n>|<MAC>:<IP>…` for `pairs` into `out`; returns the length written.
 /// MACs are written in upper case, addresses in their canonical text form.
+///
+/// ```
+/// use kvp_core::{encode_ipoib_data, IpoibData, Mac, Pair};
+///
+/// let pairs = [Pair { mac: Mac([0x00, 0x15, 0x5d, 0x33, 0xff, 0x0b]), ip: "172.16.1.2".parse()? }];
+/// let mut buf = [0u8; 64];
+/// let len = encode_ipoib_data(&pairs, &mut buf)?;
+/// assert_eq!(&buf[..len], b"NUMPAIRS:1|00155D33FF0B:172.16.1.2");
+/// assert!(IpoibData::parse(&buf[..len])?.pairs().eq(pairs));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+/// [`EncodeError::ValueBufferFull`] when `out` is too short; nothing is truncated.
 pub fn encode_ipoib_data(pairs: &[Pair], out: &mut [u8]) -> Result<usize, EncodeError> {
+    let full = EncodeError::ValueBufferFull { len: out.len() };
     let mut cursor = Cursor { out, len: 0 };
     let written = (|| {
-        cursor.write_str(core::str::from_utf8(HEADER).map_err(|_| fmt::Error)?)?;
-        write!(cursor, "{}", pairs.len())?;
+        write!(cursor, "{HEADER}{}", pairs.len())?;
         for pair in pairs {
             write!(cursor, "|{}:{}", pair.mac, pair.ip)?;
         }
         Ok::<_, fmt::Error>(())
     })();
-    written.map_err(|_| EncodeError::ValueBufferFull)?;
+    written.map_err(|_| full)?;
     Ok(cursor.len)
 }
 
@@ -125,29 +179,35 @@ mod tests {
     use super::*;
     use crate::{IpoibData, Mac, Pool};
 
+    fn filled(byte: u8) -> RawRecord {
+        RawRecord { key: [byte; KEY_LEN], value: [byte; VALUE_LEN] }
+    }
+
     #[test]
     fn writes_every_byte_of_the_record() {
-        let mut out = [0xa5u8; RECORD_LEN];
+        let mut out = filled(0xa5);
         encode_record(b"IPoIB_Data", b"NUMPAIRS:0", &mut out).unwrap();
+        let out = out.as_bytes();
         assert!(!out.contains(&0xa5), "a byte was left unwritten");
         assert_eq!(&out[..11], b"IPoIB_Data\0");
         assert_eq!(&out[KEY_LEN..KEY_LEN + 11], b"NUMPAIRS:0\0");
-        let pool = Pool::new(&out);
+        let pool = Pool::new(out);
         assert_eq!(pool.get(b"IPoIB_Data").unwrap().value(), b"NUMPAIRS:0");
     }
 
     #[test]
     fn the_longest_fields_still_end_in_nul() {
-        let mut out = [0xa5u8; RECORD_LEN];
+        let mut out = filled(0xa5);
         encode_record(&[b'k'; 511], &[b'v'; 2047], &mut out).unwrap();
+        let out = out.as_bytes();
         assert_eq!(out[511], 0);
         assert_eq!(out[RECORD_LEN - 1], 0);
-        assert!(Pool::new(&out).get(&[b'k'; 511]).is_some());
+        assert!(Pool::new(out).get(&[b'k'; 511]).is_some());
     }
 
     #[test]
     fn rejects_what_would_not_round_trip() {
-        let mut out = [0u8; RECORD_LEN];
+        let mut out = filled(0xa5);
         assert_eq!(
             encode_record(&[b'k'; 512], b"", &mut out),
             Err(EncodeError::TooLong { field: Field::Key, len: 512, max: 511 })
@@ -158,7 +218,11 @@ mod tests {
         );
         assert_eq!(encode_record(b"k\0", b"", &mut out), Err(EncodeError::ContainsNul { field: Field::Key, at: 1 }));
         assert_eq!(encode_record(b"k", b"v\0", &mut out), Err(EncodeError::ContainsNul { field: Field::Value, at: 1 }));
-        assert_eq!(encode_record(b"k", b"v", &mut out[1..]), Err(EncodeError::BufferLength { len: RECORD_LEN - 1 }));
+        assert!(out.as_bytes().iter().all(|&b| b == 0xa5), "a refused record is left unchanged");
+        assert_eq!(
+            std::format!("{}", encode_record(b"k", &[b'v'; 2048], &mut out).unwrap_err()),
+            "KVP value is 2048 bytes, at most 2047 fit"
+        );
     }
 
     #[test]
@@ -170,7 +234,11 @@ mod tests {
         assert_eq!(pool.get(b"b").unwrap().value(), b"2");
         assert_eq!(
             encode_pool(&[("a", "1")], &mut out[..RECORD_LEN - 1]),
-            Err(EncodeError::BufferLength { len: RECORD_LEN - 1 })
+            Err(EncodeError::PoolBufferTooSmall { records: 1, len: RECORD_LEN - 1 })
+        );
+        assert_eq!(
+            std::format!("{}", encode_pool(&[("a", "1")], &mut out[..10]).unwrap_err()),
+            "a buffer of 10 bytes cannot hold 1 KVP records of 2560 bytes"
         );
         assert_eq!(encode_pool::<&str, &str>(&[], &mut []), Ok(0));
     }
@@ -185,7 +253,7 @@ mod tests {
         let n = encode_ipoib_data(&pairs, &mut buf).unwrap();
         assert_eq!(&buf[..n], b"NUMPAIRS:2|00155D33FF0B:172.16.1.2|00155D33FF0C:fd00::2");
         let parsed = IpoibData::parse(&buf[..n]).unwrap();
-        assert!(parsed.pairs().map(Result::unwrap).eq(pairs));
-        assert_eq!(encode_ipoib_data(&pairs, &mut buf[..20]), Err(EncodeError::ValueBufferFull));
+        assert!(parsed.pairs().eq(pairs));
+        assert_eq!(encode_ipoib_data(&pairs, &mut buf[..20]), Err(EncodeError::ValueBufferFull { len: 20 }));
     }
 }

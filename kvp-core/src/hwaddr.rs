@@ -19,6 +19,23 @@ pub const INFINIBAND_ALEN: usize = 20;
 pub const ETH_ALEN: usize = 6;
 
 /// A link-layer address of a kind that `IPoIB_Data` can name.
+///
+/// Exhaustive on purpose: these are the two address lengths the host's MAC naming is defined for.
+///
+/// ```
+/// use kvp_core::{HwAddr, Mac};
+///
+/// // /sys/class/net/ib0/address of an Azure IPoIB NIC.
+/// let ib = HwAddr::parse_text(b"00:00:01:49:fe:80:00:00:00:00:00:00:00:15:5d:ff:fd:33:ff:0b\n")?;
+/// assert_eq!(ib.mac().to_string(), "00155D33FF0B");
+/// assert_eq!(ib.port_guid(), Some([0x00, 0x15, 0x5d, 0xff, 0xfd, 0x33, 0xff, 0x0b]));
+///
+/// // An Ethernet-style address is its own MAC.
+/// let eth = HwAddr::from_bytes(&[0x00, 0x15, 0x5d, 0x33, 0xff, 0x0b])?;
+/// assert_eq!(eth.mac(), ib.mac());
+/// assert!(HwAddr::from_bytes(&[0; 8]).is_err());
+/// # Ok::<(), kvp_core::HwAddrError>(())
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum HwAddr {
     /// A 6-byte Ethernet-style address.
@@ -29,6 +46,7 @@ pub enum HwAddr {
 
 /// Why a hardware address or GID was rejected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum HwAddrError {
     /// Neither 6 nor 20 bytes (or, for a GID, not 16).
     Length {
@@ -56,8 +74,13 @@ impl fmt::Display for HwAddrError {
     }
 }
 
+impl core::error::Error for HwAddrError {}
+
 impl HwAddr {
     /// From raw bytes, as netlink's `IFLA_ADDRESS` carries them.
+    ///
+    /// # Errors
+    /// [`HwAddrError::Length`] unless `bytes` is 6 or 20 bytes long.
     pub fn from_bytes(bytes: &[u8]) -> Result<HwAddr, HwAddrError> {
         if let Ok(eth) = <[u8; ETH_ALEN]>::try_from(bytes) {
             Ok(HwAddr::Ethernet(eth))
@@ -69,14 +92,25 @@ impl HwAddr {
     }
 
     /// From `aa:bb:cc:…` text (either case), as sysfs prints it. A trailing newline is allowed.
+    ///
+    /// # Errors
+    /// [`HwAddrError::BadText`] with the offset of the first bad character, or
+    /// [`HwAddrError::Length`] when the text holds neither 6 nor 20 bytes.
     pub fn parse_text(text: &[u8]) -> Result<HwAddr, HwAddrError> {
         let text = text.strip_suffix(b"\n").unwrap_or(text);
         let mut buf = [0u8; INFINIBAND_ALEN];
-        let len = parse_colon_hex(text, &mut buf)?;
-        HwAddr::from_bytes(buf.get(..len).unwrap_or_default())
+        match parse_colon_hex(text, &mut buf)? {
+            ETH_ALEN => {
+                let [b0, b1, b2, b3, b4, b5, ..] = buf;
+                Ok(HwAddr::Ethernet([b0, b1, b2, b3, b4, b5]))
+            }
+            INFINIBAND_ALEN => Ok(HwAddr::Infiniband(buf)),
+            len => Err(HwAddrError::Length { len }),
+        }
     }
 
     /// The address bytes.
+    #[must_use]
     pub fn as_bytes(&self) -> &[u8] {
         match self {
             HwAddr::Ethernet(b) => b,
@@ -84,21 +118,21 @@ impl HwAddr {
         }
     }
 
-    /// The port GUID of an IPoIB address (its last 8 bytes).
+    /// The port GUID of an IPoIB address (its last 8 bytes); `None` for an Ethernet address.
+    #[must_use]
     pub fn port_guid(&self) -> Option<[u8; 8]> {
         match self {
             HwAddr::Ethernet(_) => None,
-            HwAddr::Infiniband([.., g0, g1, g2, g3, g4, g5, g6, g7]) => Some([*g0, *g1, *g2, *g3, *g4, *g5, *g6, *g7]),
+            HwAddr::Infiniband(ib) => Some(guid_of(ib)),
         }
     }
 
     /// The MAC that `IPoIB_Data` uses for this NIC.
+    #[must_use]
     pub fn mac(&self) -> Mac {
-        match (self, self.port_guid()) {
-            (_, Some(guid)) => mac_from_port_guid(guid),
-            (HwAddr::Ethernet(eth), None) => Mac(*eth),
-            // A 20-byte address always has a GUID.
-            (HwAddr::Infiniband(_), None) => Mac([0; 6]),
+        match self {
+            HwAddr::Ethernet(eth) => Mac(*eth),
+            HwAddr::Infiniband(ib) => Mac::from_port_guid(guid_of(ib)),
         }
     }
 }
@@ -122,15 +156,28 @@ impl fmt::Debug for HwAddr {
     }
 }
 
-/// Azure's MAC for a port GUID: GUID bytes 0-2 followed by bytes 5-7.
-pub fn mac_from_port_guid(guid: [u8; 8]) -> Mac {
-    let [a, b, c, _, _, d, e, g] = guid;
-    Mac([a, b, c, d, e, g])
+/// The port GUID: the last 8 bytes of a 20-byte IPoIB address.
+fn guid_of(ib: &[u8; INFINIBAND_ALEN]) -> [u8; 8] {
+    let [.., g0, g1, g2, g3, g4, g5, g6, g7] = *ib;
+    [g0, g1, g2, g3, g4, g5, g6, g7]
 }
 
 /// Parses a port GID as sysfs prints it (`fe80:0000:0000:0000:0015:5dff:fd33:ff0b`: eight groups
 /// of four hex digits) and returns its port GUID (the last 8 bytes). A trailing newline is
 /// allowed; an all-zero GID (an unused table entry) is an error.
+///
+/// ```
+/// use kvp_core::{port_guid_from_gid_text, Mac};
+///
+/// // /sys/class/infiniband/mlx5_0/ports/1/gids/0
+/// let guid = port_guid_from_gid_text(b"fe80:0000:0000:0000:0015:5dff:fd33:ff0b\n")?;
+/// assert_eq!(Mac::from_port_guid(guid).to_string(), "00155D33FF0B");
+/// # Ok::<(), kvp_core::HwAddrError>(())
+/// ```
+///
+/// # Errors
+/// [`HwAddrError::BadText`] at the first bad character, [`HwAddrError::Length`] unless there are
+/// exactly eight groups, [`HwAddrError::ZeroGid`] for an all-zero GID.
 pub fn port_guid_from_gid_text(text: &[u8]) -> Result<[u8; 8], HwAddrError> {
     let text = text.strip_suffix(b"\n").unwrap_or(text);
     let mut gid = [0u8; 16];
@@ -178,6 +225,7 @@ fn parse_colon_hex(text: &[u8], out: &mut [u8]) -> Result<usize, HwAddrError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::string::ToString;
 
     const IB_TEXT: &[u8] = b"00:00:01:49:fe:80:00:00:00:00:00:00:00:15:5d:ff:fd:33:ff:0b";
     const IB_BYTES: [u8; 20] =
@@ -187,7 +235,7 @@ mod tests {
     fn azure_test_vector() {
         let hw = HwAddr::parse_text(IB_TEXT).unwrap();
         assert_eq!(hw, HwAddr::Infiniband(IB_BYTES));
-        assert_eq!(hw.mac().to_hex().as_str(), "00155D33FF0B");
+        assert_eq!(hw.mac().to_string(), "00155D33FF0B");
         assert_eq!(HwAddr::from_bytes(&IB_BYTES).unwrap().mac(), hw.mac());
         assert_eq!(std::format!("{hw}").as_bytes(), IB_TEXT);
     }
@@ -195,7 +243,7 @@ mod tests {
     #[test]
     fn ethernet_maps_to_itself() {
         let hw = HwAddr::parse_text(b"00:15:5D:33:FF:0B\n").unwrap();
-        assert_eq!(hw.mac().to_hex().as_str(), "00155D33FF0B");
+        assert_eq!(hw.mac().to_string(), "00155D33FF0B");
         assert_eq!(hw.port_guid(), None);
         assert_eq!(HwAddr::from_bytes(&[0, 0x15, 0x5d, 0x33, 0xff, 0x0b]), Ok(hw));
     }
@@ -217,7 +265,7 @@ mod tests {
     fn gid_text_gives_the_port_guid() {
         let guid = port_guid_from_gid_text(b"fe80:0000:0000:0000:0015:5dff:fd33:ff0b\n").unwrap();
         assert_eq!(guid, [0x00, 0x15, 0x5d, 0xff, 0xfd, 0x33, 0xff, 0x0b]);
-        assert_eq!(mac_from_port_guid(guid).to_hex().as_str(), "00155D33FF0B");
+        assert_eq!(Mac::from_port_guid(guid).to_string(), "00155D33FF0B");
     }
 
     #[test]

@@ -10,10 +10,10 @@
 //! ip    = IPv4 dotted quad / IPv6 text
 //! ```
 //!
-//! No whitespace anywhere; the record view has already cut the value at its NUL. Parsing is lazy:
-//! [`IpoibData::parse`] checks the header only, [`Pairs`] then yields one pair at a time and, at
-//! the end, checks the declared count. Errors name the pair (1-based; 0 is the header) and never
-//! carry the value's text, so they are safe to log.
+//! No whitespace anywhere; the record view has already cut the value at its NUL.
+//! [`IpoibData::parse`] checks the whole value once (header, every pair, the count, MACs listed
+//! twice), so an [`IpoibData`] in hand is known good and its lookups cannot fail. Errors name the
+//! pair (1-based; 0 is the header) and never carry the value's text, so they are safe to log.
 
 use core::fmt;
 use core::net::IpAddr;
@@ -21,7 +21,7 @@ use core::net::IpAddr;
 use crate::mac::{Mac, MacError};
 
 /// The literal that starts every `IPoIB_Data` value.
-pub const HEADER: &[u8] = b"NUMPAIRS:";
+pub(crate) const HEADER: &str = "NUMPAIRS:";
 
 /// One NIC's entry: its MAC and its address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,6 +34,7 @@ pub struct Pair {
 
 /// What is wrong with an `IPoIB_Data` value, and where.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ValueError {
     /// 1-based index of the pair at fault; 0 for the `NUMPAIRS:` header and for a count mismatch.
     pub pair: u32,
@@ -43,6 +44,7 @@ pub struct ValueError {
 
 /// The defects an `IPoIB_Data` value can have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ValueErrorKind {
     /// The value does not start with `NUMPAIRS:`.
     MissingHeader,
@@ -65,8 +67,12 @@ pub enum ValueErrorKind {
     BadMac(MacError),
     /// The address is neither IPv4 nor IPv6 text.
     BadIp,
-    /// The MAC being looked up is listed more than once (this is the second listing).
-    DuplicateMac,
+    /// The pair's MAC (any case) was listed by an earlier pair too: which address is meant is
+    /// unknowable, so the value is refused rather than one of them picked.
+    DuplicateMac {
+        /// 1-based index of the earlier pair with the same MAC.
+        first: u32,
+    },
 }
 
 impl fmt::Display for ValueError {
@@ -87,111 +93,140 @@ impl fmt::Display for ValueError {
             ValueErrorKind::MissingColon => f.write_str("no ':' between MAC and address"),
             ValueErrorKind::BadMac(e) => write!(f, "{e}"),
             ValueErrorKind::BadIp => f.write_str("address is not valid IPv4 or IPv6 text"),
-            ValueErrorKind::DuplicateMac => f.write_str("MAC is listed more than once"),
+            ValueErrorKind::DuplicateMac { first } => write!(f, "MAC is listed more than once (first in pair {first})"),
         }
     }
 }
 
-/// A parsed `IPoIB_Data` header with its pairs still unparsed, borrowed from the value.
+impl core::error::Error for ValueError {}
+
+/// A checked `IPoIB_Data` value, borrowed from the pool: every pair is well formed, the count is
+/// right, and no MAC is listed twice.
+///
+/// ```
+/// use kvp_core::{IpoibData, Mac};
+///
+/// let data = IpoibData::parse(b"NUMPAIRS:2|00155D33FF0B:172.16.1.2|00155D33FF0C:fd00::2")?;
+/// assert_eq!(data.len(), 2);
+/// let pair = data.find(Mac::parse_hex(b"00155D33FF0C")?).expect("listed");
+/// assert_eq!(pair.ip.to_string(), "fd00::2");
+/// assert_eq!(data.find(Mac([0; 6])), None);
+/// for pair in data.pairs() {
+///     println!("{} -> {}", pair.mac, pair.ip);
+/// }
+///
+/// // A defect anywhere refuses the whole value, and says where.
+/// let e = IpoibData::parse(b"NUMPAIRS:2|00155D33FF0B:172.16.1.2|00155D33FF0C:1.2.3").unwrap_err();
+/// assert_eq!(e.to_string(), "IPoIB_Data pair 2: address is not valid IPv4 or IPv6 text");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IpoibData<'a> {
-    declared: u32,
-    /// The text after `NUMPAIRS:<n>|`; `None` when the count ends the value.
-    pairs: Option<&'a [u8]>,
+    /// The text after `NUMPAIRS:` (count and pairs), already checked.
+    body: &'a [u8],
+    /// The number of pairs.
+    len: usize,
 }
 
 impl<'a> IpoibData<'a> {
-    /// Checks the `NUMPAIRS:<n>` header. The pairs are checked as they are read.
+    /// Checks a whole `IPoIB_Data` value: the `NUMPAIRS:<n>` header, every pair, the count, and
+    /// that no MAC is listed twice.
+    ///
+    /// # Errors
+    /// The first defect, as a [`ValueError`] naming the pair at fault.
     pub fn parse(value: &'a [u8]) -> Result<Self, ValueError> {
         let header_error = |kind| ValueError { pair: 0, kind };
-        let rest = value.strip_prefix(HEADER).ok_or(header_error(ValueErrorKind::MissingHeader))?;
-        let (count, pairs) = match memchr::memchr(b'|', rest) {
-            Some(bar) => (rest.get(..bar).unwrap_or_default(), Some(rest.get(bar + 1..).unwrap_or_default())),
-            None => (rest, None),
-        };
-        let declared = parse_count(count).ok_or(header_error(ValueErrorKind::BadCount))?;
-        Ok(IpoibData { declared, pairs })
-    }
-
-    /// The count the header declares.
-    pub fn declared_count(&self) -> u32 {
-        self.declared
-    }
-
-    /// The pairs, parsed lazily. The iterator ends after its first error.
-    pub fn pairs(&self) -> Pairs<'a> {
-        Pairs { rest: self.pairs, declared: self.declared, index: 0, done: false }
-    }
-
-    /// Checks every pair and the count; returns the number of pairs.
-    pub fn validate(&self) -> Result<u32, ValueError> {
-        let mut n: u32 = 0;
-        for pair in self.pairs() {
-            pair?;
-            n = n.saturating_add(1);
-        }
-        Ok(n)
-    }
-
-    /// The pair for `mac`. The whole value is checked first, so a defect anywhere is reported
-    /// rather than a pair from a value that is half wrong; a MAC listed twice is a defect too.
-    pub fn find(&self, mac: Mac) -> Result<Option<Pair>, ValueError> {
-        let mut found = None;
-        for (i, pair) in self.pairs().enumerate() {
-            let pair = pair?;
-            if pair.mac == mac {
-                if found.is_some() {
-                    let pair = u32::try_from(i + 1).unwrap_or(u32::MAX);
-                    return Err(ValueError { pair, kind: ValueErrorKind::DuplicateMac });
-                }
-                found = Some(pair);
+        let body = value.strip_prefix(HEADER.as_bytes()).ok_or(header_error(ValueErrorKind::MissingHeader))?;
+        let mut parts = body.split(is_bar).peekable();
+        let declared = parts.next().and_then(parse_count).ok_or(header_error(ValueErrorKind::BadCount))?;
+        let mut found: u32 = 0;
+        while let Some(segment) = parts.next() {
+            found = found.saturating_add(1);
+            let at_pair = |kind| ValueError { pair: found, kind };
+            let pair = parse_pair(segment, parts.peek().is_none()).map_err(at_pair)?;
+            if let Some(first) = IpoibData::position(body, pair.mac, found) {
+                return Err(at_pair(ValueErrorKind::DuplicateMac { first }));
             }
         }
-        Ok(found)
+        if found != declared {
+            return Err(header_error(ValueErrorKind::CountMismatch { declared, found }));
+        }
+        let len = usize::try_from(found).map_err(|_| header_error(ValueErrorKind::BadCount))?;
+        Ok(IpoibData { body, len })
+    }
+
+    /// 1-based index of the first of the pairs before pair `before` whose MAC is `mac`.
+    fn position(body: &[u8], mac: Mac, before: u32) -> Option<u32> {
+        let earlier = body.split(is_bar).skip(1).zip(1..before);
+        earlier.filter(|(segment, _)| mac_of(segment) == Ok(mac)).map(|(_, index)| index).next()
+    }
+
+    /// The number of pairs.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True if the value lists no pair (`NUMPAIRS:0`).
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The pairs, in the order the value lists them.
+    #[must_use]
+    pub fn pairs(&self) -> Pairs<'a> {
+        Pairs { segments: self.body.split(is_bar as fn(&u8) -> bool).skip(1) }
+    }
+
+    /// The pair for `mac`, if the value lists one. Only the MACs are compared; the address is
+    /// read for the match alone.
+    #[must_use]
+    pub fn find(&self, mac: Mac) -> Option<Pair> {
+        let segment = self.body.split(is_bar).skip(1).find(|segment| mac_of(segment) == Ok(mac))?;
+        parse_pair(segment, false).ok()
     }
 }
 
-/// Iterator over the pairs of an `IPoIB_Data` value. Yields `Err` at most once, then stops.
+/// The pairs of an [`IpoibData`], in order. Each is re-read from the checked value on demand, so
+/// the iterator is as cheap to create as a slice iterator.
 #[derive(Debug, Clone)]
 pub struct Pairs<'a> {
-    rest: Option<&'a [u8]>,
-    declared: u32,
-    index: u32,
-    done: bool,
+    segments: Segments<'a>,
 }
 
-impl<'a> Iterator for Pairs<'a> {
-    type Item = Result<Pair, ValueError>;
+/// The `<MAC>:<IP>` segments of a value, after its count.
+type Segments<'a> = core::iter::Skip<core::slice::Split<'a, u8, fn(&u8) -> bool>>;
 
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.done {
-            return None;
-        }
-        let Some(text) = self.rest.take() else {
-            self.done = true;
-            return (self.index != self.declared).then_some(Err(ValueError {
-                pair: 0,
-                kind: ValueErrorKind::CountMismatch { declared: self.declared, found: self.index },
-            }));
-        };
-        let (segment, rest) = match memchr::memchr(b'|', text) {
-            Some(bar) => (text.get(..bar).unwrap_or_default(), Some(text.get(bar + 1..).unwrap_or_default())),
-            None => (text, None),
-        };
-        self.rest = rest;
-        self.index = self.index.saturating_add(1);
-        let result = parse_pair(segment, rest.is_none()).map_err(|kind| ValueError { pair: self.index, kind });
-        self.done = result.is_err();
-        Some(result)
+impl Iterator for Pairs<'_> {
+    type Item = Pair;
+
+    fn next(&mut self) -> Option<Pair> {
+        // `IpoibData::parse` checked every segment, so this reads rather than validates.
+        parse_pair(self.segments.next()?, false).ok()
     }
+}
+
+/// The segment separator. A named `fn` so that [`Pairs`] can name its iterator type.
+#[allow(clippy::trivially_copy_pass_by_ref)] // `slice::split` hands its predicate a reference.
+fn is_bar(byte: &u8) -> bool {
+    *byte == b'|'
+}
+
+/// The MAC of one `<MAC>:<IP>` segment.
+fn mac_of(segment: &[u8]) -> Result<Mac, ValueErrorKind> {
+    let mac = segment.split(|&b| b == b':').next().unwrap_or(segment);
+    Mac::parse_hex(mac).map_err(ValueErrorKind::BadMac)
 }
 
 fn parse_pair(segment: &[u8], is_last: bool) -> Result<Pair, ValueErrorKind> {
     if segment.is_empty() {
         return Err(if is_last { ValueErrorKind::TrailingSeparator } else { ValueErrorKind::EmptyPair });
     }
-    let colon = memchr::memchr(b':', segment).ok_or(ValueErrorKind::MissingColon)?;
-    let (mac, ip) = (segment.get(..colon).unwrap_or_default(), segment.get(colon + 1..).unwrap_or_default());
+    let mut parts = segment.splitn(2, |&b| b == b':');
+    let (Some(mac), Some(ip)) = (parts.next(), parts.next()) else {
+        return Err(ValueErrorKind::MissingColon);
+    };
     let mac = Mac::parse_hex(mac).map_err(ValueErrorKind::BadMac)?;
     let ip = core::str::from_utf8(ip).ok().and_then(|s| s.parse().ok()).ok_or(ValueErrorKind::BadIp)?;
     Ok(Pair { mac, ip })
@@ -217,7 +252,7 @@ mod tests {
     }
 
     fn validate(value: &str) -> Result<u32, ValueError> {
-        IpoibData::parse(value.as_bytes())?.validate()
+        IpoibData::parse(value.as_bytes()).map(|d| u32::try_from(d.len()).unwrap())
     }
 
     fn mac(text: &str) -> Mac {
@@ -227,10 +262,11 @@ mod tests {
     #[test]
     fn the_azure_sample() {
         let data = IpoibData::parse(b"NUMPAIRS:1|00155D33FF0B:172.16.1.2").unwrap();
-        assert_eq!(data.declared_count(), 1);
-        let pair = data.find(mac("00155D33FF0B")).unwrap().unwrap();
+        assert_eq!(data.len(), 1);
+        assert!(!data.is_empty());
+        let pair = data.find(mac("00155D33FF0B")).unwrap();
         assert_eq!(pair.ip, "172.16.1.2".parse::<IpAddr>().unwrap());
-        assert_eq!(data.find(mac("00155D33FF0C")), Ok(None));
+        assert_eq!(data.find(mac("00155D33FF0C")), None);
     }
 
     #[test]
@@ -241,10 +277,11 @@ mod tests {
         }
         value += "|00155d33ff99:fd00::1:2";
         let data = IpoibData::parse(value.as_bytes()).unwrap();
-        let pairs: Vec<_> = data.pairs().collect::<Result<_, _>>().unwrap();
+        let pairs: Vec<_> = data.pairs().collect();
         assert_eq!(pairs.len(), 8);
+        assert_eq!(data.len(), 8);
         assert_eq!(pairs[3].ip, "172.16.1.3".parse::<IpAddr>().unwrap());
-        assert_eq!(data.find(mac("00155D33FF99")).unwrap().unwrap().ip, "fd00::1:2".parse::<IpAddr>().unwrap());
+        assert_eq!(data.find(mac("00155D33FF99")).unwrap().ip, "fd00::1:2".parse::<IpAddr>().unwrap());
     }
 
     #[test]
@@ -316,21 +353,21 @@ mod tests {
     }
 
     #[test]
-    fn the_iterator_stops_after_an_error() {
-        let data = IpoibData::parse(b"NUMPAIRS:3|00155D33FF0B:1.2.3.4|bad|00155D33FF0C:1.2.3.5").unwrap();
-        let items: Vec<_> = data.pairs().collect();
-        assert_eq!(items.len(), 2);
-        assert!(items[0].is_ok());
-        assert_eq!(items[1], Err(ValueError { pair: 2, kind: ValueErrorKind::MissingColon }));
+    fn a_defect_after_the_pairs_asked_for_refuses_the_value() {
+        let e = IpoibData::parse(b"NUMPAIRS:3|00155D33FF0B:1.2.3.4|bad|00155D33FF0C:1.2.3.5").unwrap_err();
+        assert_eq!(e, ValueError { pair: 2, kind: ValueErrorKind::MissingColon });
+        let e = IpoibData::parse(b"NUMPAIRS:2|00155D33FF0B:1.2.3.4|junk").unwrap_err();
+        assert_eq!(e, ValueError { pair: 2, kind: ValueErrorKind::MissingColon });
     }
 
     #[test]
-    fn find_reports_defects_after_the_match_and_duplicates() {
-        let data = IpoibData::parse(b"NUMPAIRS:2|00155D33FF0B:1.2.3.4|junk").unwrap();
-        assert_eq!(data.find(mac("00155D33FF0B")), Err(ValueError { pair: 2, kind: ValueErrorKind::MissingColon }));
-        let data = IpoibData::parse(b"NUMPAIRS:2|00155D33FF0B:1.2.3.4|00155d33ff0b:1.2.3.5").unwrap();
-        assert_eq!(data.find(mac("00155D33FF0B")), Err(ValueError { pair: 2, kind: ValueErrorKind::DuplicateMac }));
-        assert_eq!(data.find(mac("00155D33FF0C")), Ok(None));
+    fn a_mac_listed_twice_refuses_the_value() {
+        let e = IpoibData::parse(b"NUMPAIRS:3|00155D33FF0B:1.2.3.4|00155D33FF0C:1.2.3.6|00155d33ff0b:1.2.3.5");
+        assert_eq!(e, Err(ValueError { pair: 3, kind: ValueErrorKind::DuplicateMac { first: 1 } }));
+        assert_eq!(
+            std::format!("{}", e.unwrap_err()),
+            "IPoIB_Data pair 3: MAC is listed more than once (first in pair 1)"
+        );
     }
 
     #[test]
@@ -338,7 +375,7 @@ mod tests {
         let value = b"NUMPAIRS:2|00155D33FF0B:172.16.1.2|00155D33FF0C:fd00::2";
         for end in 0..value.len() {
             let prefix = &value[..end];
-            let result = IpoibData::parse(prefix).and_then(|d| d.validate());
+            let result = validate(std::str::from_utf8(prefix).unwrap());
             // A prefix can still be valid text (`fd00::` is an address), but it never loses a pair
             // silently: the count catches that.
             if let Ok(n) = result {

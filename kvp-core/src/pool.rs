@@ -6,7 +6,7 @@
 //! Two outcomes are not errors:
 //! - an empty file is an empty pool (the daemon has not written anything yet);
 //! - a trailing partial record (file length not a multiple of 2560) is ignored, as
-//!   hv_kvp_daemon's own reader ignores it (it reads whole records only). It is exposed through
+//!   `hv_kvp_daemon`'s own reader ignores it (it reads whole records only). It is exposed through
 //!   [`Pool::trailing_bytes`] so a caller can log it: on a live system it means a reader raced a
 //!   writer.
 
@@ -15,6 +15,22 @@ use zerocopy::FromBytes;
 use crate::record::{RawRecord, Record, RECORD_LEN};
 
 /// The records of a pool file.
+///
+/// ```
+/// use kvp_core::{encode_pool, Pool, RECORD_LEN};
+///
+/// let mut bytes = vec![0u8; 3 * RECORD_LEN];
+/// encode_pool(&[("HostName", "old"), ("IPoIB_Data", "NUMPAIRS:0"), ("HostName", "new")], &mut bytes)?;
+/// bytes.extend_from_slice(b"half a rec"); // what a reader racing the daemon can see
+///
+/// let pool = Pool::new(&bytes);
+/// assert_eq!(pool.len(), 3);
+/// assert_eq!(pool.trailing_bytes().len(), 10);
+/// assert_eq!(pool.get(b"HostName").map(|r| r.value()), Some(&b"new"[..])); // the last one wins
+/// assert!(pool.get(b"ipoib_data").is_none());
+/// assert!(pool.get_ignore_case(b"ipoib_data").is_some());
+/// # Ok::<(), kvp_core::EncodeError>(())
+/// ```
 #[derive(Clone, Copy)]
 pub struct Pool<'a> {
     records: &'a [RawRecord],
@@ -23,6 +39,7 @@ pub struct Pool<'a> {
 
 impl<'a> Pool<'a> {
     /// Views `bytes` (typically a memory-mapped pool file) as whole records. Never fails.
+    #[must_use]
     pub fn new(bytes: &'a [u8]) -> Self {
         let whole = bytes.len() / RECORD_LEN;
         match <[RawRecord]>::ref_from_prefix_with_elems(bytes, whole) {
@@ -34,21 +51,25 @@ impl<'a> Pool<'a> {
     }
 
     /// Number of whole records.
+    #[must_use]
     pub fn len(&self) -> usize {
         self.records.len()
     }
 
     /// True if the pool has no whole record.
+    #[must_use]
     pub fn is_empty(&self) -> bool {
         self.records.is_empty()
     }
 
     /// Bytes after the last whole record (empty when the length is a multiple of 2560).
+    #[must_use]
     pub fn trailing_bytes(&self) -> &'a [u8] {
         self.trailing
     }
 
     /// The records in file order.
+    #[must_use]
     pub fn records(&self) -> impl DoubleEndedIterator<Item = Record<'a>> + ExactSizeIterator + 'a {
         self.records.iter().map(Record::new)
     }
@@ -58,11 +79,13 @@ impl<'a> Pool<'a> {
     /// If the key occurs more than once, the **last** record wins, as in the Go plugin (hyperkv
     /// builds a map in file order, so later records overwrite earlier ones). The search runs
     /// backwards, so the common case, one record, stops at the first match from the end.
+    #[must_use]
     pub fn get(&self, key: &[u8]) -> Option<Record<'a>> {
         self.records().rev().find(|r| r.key_is(key))
     }
 
     /// Like [`get`](Self::get), ignoring ASCII case (the Go plugin matches `IPoIB_Data` this way).
+    #[must_use]
     pub fn get_ignore_case(&self, key: &[u8]) -> Option<Record<'a>> {
         self.records().rev().find(|r| r.key_is_ignore_case(key))
     }

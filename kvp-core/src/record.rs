@@ -4,7 +4,7 @@
 //! value, each a NUL-terminated UTF-8 string padded to its field size. There is no header and no
 //! count; the file is just records back to back.
 //!
-//! A field is the bytes **up to the first NUL**. hv_kvp_daemon updates a record in place and
+//! A field is the bytes **up to the first NUL**. `hv_kvp_daemon` updates a record in place and
 //! copies only the new string and its NUL, so after a shorter value the rest of the field still
 //! holds the tail of an older one. Reading past the NUL (or trimming trailing NULs instead)
 //! would resurrect those stale bytes.
@@ -31,6 +31,20 @@ pub struct RawRecord {
     pub value: [u8; VALUE_LEN],
 }
 
+impl RawRecord {
+    /// A record of all zeros: empty key, empty value.
+    #[must_use]
+    pub fn zeroed() -> RawRecord {
+        RawRecord { key: [0; KEY_LEN], value: [0; VALUE_LEN] }
+    }
+
+    /// The record's 2560 bytes as they are on disk.
+    #[must_use]
+    pub fn as_bytes(&self) -> &[u8] {
+        IntoBytes::as_bytes(self)
+    }
+}
+
 const _: () = assert!(core::mem::size_of::<RawRecord>() == RECORD_LEN);
 const _: () = assert!(core::mem::align_of::<RawRecord>() == 1);
 
@@ -49,8 +63,19 @@ pub enum Field {
     Value,
 }
 
+/// `key` or `value`.
+impl fmt::Display for Field {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Field::Key => "key",
+            Field::Value => "value",
+        })
+    }
+}
+
 /// A field's bytes (up to the first NUL) are not valid UTF-8.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct FieldNotUtf8 {
     /// The field at fault.
     pub field: Field,
@@ -60,52 +85,62 @@ pub struct FieldNotUtf8 {
 
 impl fmt::Display for FieldNotUtf8 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let field = match self.field {
-            Field::Key => "key",
-            Field::Value => "value",
-        };
-        write!(f, "KVP record {field} is not valid UTF-8 after byte {}", self.valid_up_to)
+        write!(f, "KVP record {} is not valid UTF-8 after byte {}", self.field, self.valid_up_to)
     }
 }
 
+impl core::error::Error for FieldNotUtf8 {}
+
 impl<'a> Record<'a> {
     /// Views a raw record.
+    #[must_use]
     pub fn new(raw: &'a RawRecord) -> Self {
         Record { raw }
     }
 
     /// The raw record, stale bytes and all.
+    #[must_use]
     pub fn raw(&self) -> &'a RawRecord {
         self.raw
     }
 
     /// The key: bytes up to the first NUL (the whole field if it has none).
+    #[must_use]
     pub fn key(&self) -> &'a [u8] {
         until_nul(&self.raw.key)
     }
 
     /// The value: bytes up to the first NUL (the whole field if it has none).
+    #[must_use]
     pub fn value(&self) -> &'a [u8] {
         until_nul(&self.raw.value)
     }
 
     /// The key as text.
+    ///
+    /// # Errors
+    /// [`FieldNotUtf8`] with the length of the valid prefix.
     pub fn key_str(&self) -> Result<&'a str, FieldNotUtf8> {
         as_str(self.key(), Field::Key)
     }
 
     /// The value as text.
+    ///
+    /// # Errors
+    /// [`FieldNotUtf8`] with the length of the valid prefix.
     pub fn value_str(&self) -> Result<&'a str, FieldNotUtf8> {
         as_str(self.value(), Field::Value)
     }
 
     /// True if the key is exactly `key`. Checks the byte after it for the NUL rather than
     /// scanning the whole field, so a miss usually costs one byte comparison.
+    #[must_use]
     pub fn key_is(&self, key: &[u8]) -> bool {
         self.raw.key.get(..key.len()) == Some(key) && self.raw.key.get(key.len()) == Some(&0)
     }
 
     /// Like [`key_is`](Self::key_is), ignoring ASCII case.
+    #[must_use]
     pub fn key_is_ignore_case(&self, key: &[u8]) -> bool {
         self.raw.key.get(..key.len()).is_some_and(|k| k.eq_ignore_ascii_case(key))
             && self.raw.key.get(key.len()) == Some(&0)

@@ -1,4 +1,4 @@
-//! The whole job in one call: pool bytes + a NIC's link address → the NIC's address.
+//! The whole job: pool bytes + a NIC's link address → the NIC's address.
 
 use core::fmt;
 
@@ -12,6 +12,7 @@ pub const IPOIB_DATA_KEY: &str = "IPoIB_Data";
 
 /// Why a NIC's address could not be found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ResolveError {
     /// The pool has no `IPoIB_Data` record (yet: the host may not have pushed it).
     NoIpoibData,
@@ -22,7 +23,7 @@ pub enum ResolveError {
         /// The MAC looked up.
         mac: Mac,
         /// How many pairs the value holds.
-        pairs: u32,
+        pairs: usize,
     },
 }
 
@@ -38,29 +39,37 @@ impl fmt::Display for ResolveError {
     }
 }
 
-/// The `IPoIB_Data` value of `pool` (key matched ignoring ASCII case, the last record winning),
-/// checked in full; returns it with its number of pairs.
-pub fn ipoib_data<'a>(pool: &Pool<'a>) -> Result<(IpoibData<'a>, u32), ResolveError> {
-    let record = pool.get_ignore_case(IPOIB_DATA_KEY.as_bytes()).ok_or(ResolveError::NoIpoibData)?;
-    let data = IpoibData::parse(record.value()).map_err(ResolveError::Malformed)?;
-    let pairs = data.validate().map_err(ResolveError::Malformed)?;
-    Ok((data, pairs))
-}
-
-/// The pair for the NIC with link address `hwaddr`.
-pub fn resolve(pool: &Pool<'_>, hwaddr: &HwAddr) -> Result<Pair, ResolveError> {
-    resolve_mac(pool, hwaddr.mac())
-}
-
-/// The pair for the NIC that `IPoIB_Data` calls `mac` (for callers that know only the MAC, such
-/// as one derived from a port GID in sysfs).
-pub fn resolve_mac(pool: &Pool<'_>, mac: Mac) -> Result<Pair, ResolveError> {
-    let record = pool.get_ignore_case(IPOIB_DATA_KEY.as_bytes()).ok_or(ResolveError::NoIpoibData)?;
-    let data = IpoibData::parse(record.value()).map_err(ResolveError::Malformed)?;
-    match data.find(mac).map_err(ResolveError::Malformed)? {
-        Some(pair) => Ok(pair),
-        None => Err(ResolveError::NoPair { mac, pairs: data.declared_count() }),
+impl core::error::Error for ResolveError {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        match self {
+            ResolveError::Malformed(e) => Some(e),
+            ResolveError::NoIpoibData | ResolveError::NoPair { .. } => None,
+        }
     }
+}
+
+impl<'a> IpoibData<'a> {
+    /// The `IPoIB_Data` value of `pool` (key matched ignoring ASCII case, the last record
+    /// winning, as the Go plugin and `hv_kvp_daemon`'s readers do), checked in full.
+    ///
+    /// # Errors
+    /// [`ResolveError::NoIpoibData`] when no record has the key, [`ResolveError::Malformed`]
+    /// when its value is not a valid `IPoIB_Data` value.
+    pub fn from_pool(pool: &Pool<'a>) -> Result<Self, ResolveError> {
+        let record = pool.get_ignore_case(IPOIB_DATA_KEY.as_bytes()).ok_or(ResolveError::NoIpoibData)?;
+        IpoibData::parse(record.value()).map_err(ResolveError::Malformed)
+    }
+}
+
+/// The pair for the NIC with link address `hwaddr`: [`IpoibData::from_pool`], then
+/// [`IpoibData::find`] with [`HwAddr::mac`].
+///
+/// # Errors
+/// As [`IpoibData::from_pool`], plus [`ResolveError::NoPair`] when the value does not list the NIC.
+pub fn resolve(pool: &Pool<'_>, hwaddr: &HwAddr) -> Result<Pair, ResolveError> {
+    let data = IpoibData::from_pool(pool)?;
+    let mac = hwaddr.mac();
+    data.find(mac).ok_or(ResolveError::NoPair { mac, pairs: data.len() })
 }
 
 #[cfg(test)]
@@ -117,10 +126,10 @@ mod tests {
     }
 
     #[test]
-    fn ipoib_data_checks_the_whole_value() {
+    fn from_pool_checks_the_whole_value() {
         let bytes = pool_bytes(&[("IPoIB_Data", "NUMPAIRS:2|00155D33FF0B:172.16.1.2|00155D33FF0C:172.16.1.3")]);
-        assert_eq!(ipoib_data(&Pool::new(&bytes)).map(|(_, n)| n), Ok(2));
+        assert_eq!(IpoibData::from_pool(&Pool::new(&bytes)).map(|d| d.len()), Ok(2));
         let bytes = pool_bytes(&[("IPoIB_Data", "NUMPAIRS:2|00155D33FF0B:172.16.1.2")]);
-        assert!(matches!(ipoib_data(&Pool::new(&bytes)), Err(ResolveError::Malformed(_))));
+        assert!(matches!(IpoibData::from_pool(&Pool::new(&bytes)), Err(ResolveError::Malformed(_))));
     }
 }

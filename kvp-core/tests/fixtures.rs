@@ -4,7 +4,7 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 
-use kvp_core::{encode_record, resolve, HwAddr, Pool, IPOIB_DATA_KEY, RECORD_LEN};
+use kvp_core::{encode_record, resolve, HwAddr, Pool, RawRecord, IPOIB_DATA_KEY};
 
 const SAMPLE_VALUE: &str = "NUMPAIRS:1|00155D33FF0B:172.16.1.2";
 const SAMPLE_NIC: &[u8] = b"00:00:01:49:fe:80:00:00:00:00:00:00:00:15:5d:ff:fd:33:ff:0b";
@@ -31,9 +31,12 @@ fn the_azure_sample_resolves_the_sample_nic() {
 
 #[test]
 fn the_azure_sample_is_what_the_encoder_writes() {
-    let mut expected = vec![0u8; RECORD_LEN];
+    let mut expected = RawRecord::zeroed();
     encode_record(IPOIB_DATA_KEY.as_bytes(), SAMPLE_VALUE.as_bytes(), &mut expected).expect("encode");
-    assert!(fixture("kvp_pool_0.azure-sample") == expected, "regenerate it as tests/fixtures/README.md says");
+    assert!(
+        fixture("kvp_pool_0.azure-sample") == expected.as_bytes(),
+        "regenerate it as tests/fixtures/README.md says"
+    );
 }
 
 #[test]

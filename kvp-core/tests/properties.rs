@@ -5,9 +5,10 @@
 
 use std::net::IpAddr;
 
-use kvp_core::hwaddr::port_guid_from_gid_text;
-use kvp_core::record::{KEY_LEN, RECORD_LEN, VALUE_LEN};
-use kvp_core::{encode_ipoib_data, encode_record, resolve, HwAddr, IpoibData, Mac, Pair, Pool, IPOIB_DATA_KEY};
+use kvp_core::{
+    encode_ipoib_data, port_guid_from_gid_text, resolve, HwAddr, IpoibData, Mac, Pair, Pool, ValueErrorKind,
+    IPOIB_DATA_KEY, KEY_LEN, RECORD_LEN, VALUE_LEN,
+};
 use proptest::collection::vec;
 use proptest::prelude::*;
 
@@ -31,6 +32,11 @@ fn encode_pool(records: &[(Vec<u8>, Vec<u8>)]) -> Vec<u8> {
     let mut out = vec![0u8; records.len() * RECORD_LEN];
     kvp_core::encode_pool(records, &mut out).expect("strategy stays within the limits");
     out
+}
+
+/// A pool of one `IPoIB_Data` record holding `value`.
+fn ipoib_pool(value: &[u8]) -> Vec<u8> {
+    encode_pool(&[(IPOIB_DATA_KEY.as_bytes().to_vec(), value.to_vec())])
 }
 
 /// Index of the record `pool.get*` returned, by address.
@@ -82,24 +88,30 @@ proptest! {
     fn encoded_pairs_parse_back(pairs in vec(pair(), 0..30)) {
         let mut buf = [0u8; VALUE_LEN - 1];
         let n = encode_ipoib_data(&pairs, &mut buf).expect("30 pairs fit in a value");
-        let data = IpoibData::parse(&buf[..n]).expect("header");
-        prop_assert_eq!(data.declared_count() as usize, pairs.len());
-        let parsed: Vec<Pair> = data.pairs().collect::<Result<_, _>>().expect("pairs");
-        prop_assert_eq!(&parsed, &pairs);
-        prop_assert_eq!(data.validate(), Ok(pairs.len() as u32));
-
-        // Through a pool too: each MAC listed once resolves to its own pair.
-        let mut record = vec![0u8; RECORD_LEN];
-        encode_record(IPOIB_DATA_KEY.as_bytes(), &buf[..n], &mut record).expect("record");
+        let record = ipoib_pool(&buf[..n]);
         let pool = Pool::new(&record);
-        for p in &pairs {
-            let listed = pairs.iter().filter(|q| q.mac == p.mac).count();
-            let resolved = resolve(&pool, &HwAddr::Ethernet(p.mac.0));
-            if listed == 1 {
-                prop_assert_eq!(resolved, Ok(*p));
-            } else {
-                prop_assert!(resolved.is_err());
+        let listed_twice = pairs.iter().any(|p| pairs.iter().filter(|q| q.mac == p.mac).count() > 1);
+        let data = match IpoibData::parse(&buf[..n]) {
+            Err(e) => {
+                // A MAC listed twice refuses the whole value, for every NIC.
+                prop_assert!(listed_twice);
+                prop_assert!(matches!(e.kind, ValueErrorKind::DuplicateMac { .. }), "{:?}", e);
+                for p in &pairs {
+                    prop_assert!(resolve(&pool, &HwAddr::Ethernet(p.mac.0)).is_err());
+                }
+                return Ok(());
             }
+            Ok(data) => data,
+        };
+        prop_assert!(!listed_twice);
+        prop_assert_eq!(data.len(), pairs.len());
+        let parsed: Vec<Pair> = data.pairs().collect();
+        prop_assert_eq!(&parsed, &pairs);
+
+        // Through a pool too: each MAC resolves to its own pair.
+        for p in &pairs {
+            prop_assert_eq!(data.find(p.mac), Some(*p));
+            prop_assert_eq!(resolve(&pool, &HwAddr::Ethernet(p.mac.0)), Ok(*p));
         }
     }
 
@@ -113,9 +125,7 @@ proptest! {
         exercise(text.as_bytes(), &hw);
         // The same text as the IPoIB_Data record of a pool.
         if text.len() < VALUE_LEN {
-            let mut record = vec![0u8; RECORD_LEN];
-            encode_record(IPOIB_DATA_KEY.as_bytes(), text.as_bytes(), &mut record).expect("record");
-            exercise(&record, &hw);
+            exercise(&ipoib_pool(text.as_bytes()), &hw);
         }
     }
 
@@ -152,12 +162,10 @@ proptest! {
         let new = &old[..keep.min(old.len())];
         let mut buf = [0u8; VALUE_LEN - 1];
         let n = encode_ipoib_data(&old, &mut buf).expect("old value");
-        let mut dirty = vec![0u8; RECORD_LEN];
-        encode_record(IPOIB_DATA_KEY.as_bytes(), &buf[..n], &mut dirty).expect("record");
+        let mut dirty = ipoib_pool(&buf[..n]);
         let n = encode_ipoib_data(new, &mut buf).expect("new value");
         overwrite_in_place(&mut dirty, 0, None, &buf[..n]);
-        let mut clean = vec![0u8; RECORD_LEN];
-        encode_record(IPOIB_DATA_KEY.as_bytes(), &buf[..n], &mut clean).expect("record");
+        let clean = ipoib_pool(&buf[..n]);
         for p in &old {
             let hw = HwAddr::Ethernet(p.mac.0);
             prop_assert_eq!(resolve(&Pool::new(&dirty), &hw), resolve(&Pool::new(&clean), &hw));
@@ -187,11 +195,13 @@ fn exercise(bytes: &[u8], hw: &[u8]) {
         let _ = pool.get_ignore_case(record.key());
     }
     let _ = pool.get(bytes);
-    if let Ok(data) = IpoibData::parse(bytes) {
-        for pair in data.pairs() {
-            let _ = pair.map_err(|e| e.to_string());
+    match IpoibData::parse(bytes) {
+        Ok(data) => {
+            for pair in data.pairs() {
+                let _ = data.find(pair.mac);
+            }
         }
-        let _ = data.validate();
+        Err(e) => drop(e.to_string()),
     }
     if let Ok(addr) = HwAddr::parse_text(bytes) {
         let _ = addr.mac();
