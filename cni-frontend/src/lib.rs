@@ -14,6 +14,7 @@ pub mod netlink;
 pub mod nic;
 pub mod pool_file;
 pub mod run;
+pub mod shown;
 #[allow(unsafe_code)]
 pub mod sys;
 pub mod sysfs;

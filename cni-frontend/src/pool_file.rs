@@ -25,6 +25,7 @@ use nix::fcntl::{fcntl, openat, FcntlArg, OFlag, AT_FDCWD};
 use nix::libc;
 use nix::sys::stat::Mode;
 
+use crate::shown::Shown;
 use crate::sys::ReadOnlyMapping;
 
 /// Largest pool accepted: 1024 records. hv_kvp_daemon's pools hold tens.
@@ -67,15 +68,17 @@ pub enum PoolFileError {
 impl fmt::Display for PoolFileError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            PoolFileError::Missing(p) => write!(f, "KVP pool {} does not exist", p.display()),
+            PoolFileError::Missing(p) => write!(f, "KVP pool {} does not exist", Shown::path(p)),
             PoolFileError::LockTimeout(p, t) => {
-                write!(f, "KVP pool {} stayed write-locked by its writer for {} ms", p.display(), t.as_millis())
+                write!(f, "KVP pool {} stayed write-locked by its writer for {} ms", Shown::path(p), t.as_millis())
             }
-            PoolFileError::NotRegular(p, kind) => write!(f, "KVP pool {} is a {kind}, not a regular file", p.display()),
+            PoolFileError::NotRegular(p, kind) => {
+                write!(f, "KVP pool {} is a {kind}, not a regular file", Shown::path(p))
+            }
             PoolFileError::TooLarge(p, len) => {
-                write!(f, "KVP pool {} is {len} bytes, more than the {MAX_POOL_LEN} of 1024 records", p.display())
+                write!(f, "KVP pool {} is {len} bytes, more than the {MAX_POOL_LEN} of 1024 records", Shown::path(p))
             }
-            PoolFileError::Io(p, step, e) => write!(f, "cannot {step} KVP pool {}: {e}", p.display()),
+            PoolFileError::Io(p, step, e) => write!(f, "cannot {step} KVP pool {}: {e}", Shown::path(p)),
         }
     }
 }

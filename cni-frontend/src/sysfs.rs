@@ -17,6 +17,8 @@ use std::path::{Path, PathBuf};
 
 use kvp_core::{port_guid_from_gid_text, HwAddrError, Mac};
 
+use crate::shown::Shown;
+
 /// Longest PCI address accepted: far more than `dddd:bb:dd.f` (or VMD's 5-digit domains) needs.
 pub const MAX_PCI_ADDR_LEN: usize = 64;
 /// A GID is 39 characters plus a newline; anything longer than this is not a GID.
@@ -62,17 +64,14 @@ impl fmt::Display for SysfsError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SysfsError::InvalidPciAddress { pci_addr } => {
-                // The text comes from the netconf: echo enough to recognise it, not all of it.
-                let shown: String = pci_addr.chars().take(MAX_PCI_ADDR_LEN).collect();
-                let more = if shown.len() < pci_addr.len() { "…" } else { "" };
-                write!(f, "{shown:?}{more} is not a PCI address (domain:bus:device.function)")
+                write!(f, "{:?} is not a PCI address (domain:bus:device.function)", Shown::new(pci_addr))
             }
-            SysfsError::DeviceNotFound { path } => write!(f, "no PCI device at {}", path.display()),
+            SysfsError::DeviceNotFound { path } => write!(f, "no PCI device at {}", Shown::path(path)),
             SysfsError::NoInfinibandDevice { path } => {
-                write!(f, "PCI device has no InfiniBand device: {} is missing or empty", path.display())
+                write!(f, "PCI device has no InfiniBand device: {} is missing or empty", Shown::path(path))
             }
-            SysfsError::Io { path, error } => write!(f, "cannot read {}: {error}", path.display()),
-            SysfsError::BadGid { path, error } => write!(f, "{}: {error}", path.display()),
+            SysfsError::Io { path, error } => write!(f, "cannot read {}: {error}", Shown::path(path)),
+            SysfsError::BadGid { path, error } => write!(f, "{}: {error}", Shown::path(path)),
         }
     }
 }

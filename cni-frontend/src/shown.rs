@@ -1,0 +1,103 @@
+//! Values from outside (the environment, the config, paths) as messages show them: at most
+//! [`MAX_SHOWN`] bytes, with the cut marked.
+//!
+//! A runtime copies the plugin's error into its logs and events, and a message that echoed a
+//! 3 MiB `kvpPath` or a 128 KiB `CNI_NETNS` whole would put that much in every log line. A few
+//! hundred bytes still show which value it was. This is the one place that decides how much is
+//! shown; every message that echoes an outside value goes through it.
+#![forbid(unsafe_code)]
+
+use std::ffi::OsStr;
+use std::fmt;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+/// Most bytes of one outside value that a message shows.
+pub const MAX_SHOWN: usize = 256;
+
+/// An outside value as a message shows it: lossy UTF-8, at most [`MAX_SHOWN`] bytes of it, then
+/// `…(N bytes)` when it was cut. `{}` prints it plain, `{:?}` quoted and escaped.
+#[derive(Clone, Copy)]
+pub struct Shown<'a>(&'a [u8]);
+
+impl<'a> Shown<'a> {
+    /// Text, a path, or raw bytes.
+    pub fn new(value: &'a (impl AsRef<[u8]> + ?Sized)) -> Shown<'a> {
+        Shown(value.as_ref())
+    }
+
+    /// A path (bytes, not necessarily UTF-8).
+    pub fn path(path: &'a Path) -> Shown<'a> {
+        Shown(path.as_os_str().as_bytes())
+    }
+
+    /// An OS string, such as an environment variable.
+    pub fn os(value: &'a OsStr) -> Shown<'a> {
+        Shown(value.as_bytes())
+    }
+
+    /// The shown part, cut at a character boundary at or before [`MAX_SHOWN`] bytes, and whether
+    /// anything was cut.
+    fn head(&self) -> (String, bool) {
+        let Some(cut) = self.0.get(..MAX_SHOWN).filter(|_| self.0.len() > MAX_SHOWN) else {
+            return (String::from_utf8_lossy(self.0).into_owned(), false);
+        };
+        let mut text = String::from_utf8_lossy(cut).into_owned();
+        // A multi-byte character cut in two shows as a trailing U+FFFD: drop it.
+        if text.ends_with(char::REPLACEMENT_CHARACTER) {
+            text.pop();
+        }
+        (text, true)
+    }
+}
+
+impl fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.head() {
+            (text, false) => f.write_str(&text),
+            (text, true) => write!(f, "{text}…({} bytes)", self.0.len()),
+        }
+    }
+}
+
+impl fmt::Debug for Shown<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.head() {
+            (text, false) => write!(f, "{text:?}"),
+            (text, true) => write!(f, "{text:?}…({} bytes)", self.0.len()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_values_are_shown_whole() {
+        assert_eq!(Shown::new("net1").to_string(), "net1");
+        assert_eq!(format!("{:?}", Shown::new("a\"b")), r#""a\"b""#);
+        assert_eq!(Shown::path(Path::new(OsStr::from_bytes(b"/ns\xff"))).to_string(), "/ns\u{fffd}");
+        assert_eq!(Shown::new(&"x".repeat(MAX_SHOWN)).to_string().len(), MAX_SHOWN);
+    }
+
+    #[test]
+    fn long_values_are_cut_and_marked() {
+        let long = "/".to_string() + &"x".repeat(3 << 20);
+        let shown = Shown::new(&long).to_string();
+        assert!(shown.starts_with("/xxx") && shown.ends_with("…(3145729 bytes)"), "{shown}");
+        assert!(shown.len() < MAX_SHOWN + 32, "{}", shown.len());
+        let quoted = format!("{:?}", Shown::new(&long));
+        assert!(quoted.starts_with("\"/xx") && quoted.ends_with("\"…(3145729 bytes)"), "{quoted}");
+    }
+
+    #[test]
+    fn a_cut_never_splits_a_character() {
+        let long = "é".repeat(MAX_SHOWN);
+        let shown = Shown::new(&long).to_string();
+        assert!(shown.starts_with(&"é".repeat(MAX_SHOWN / 2)), "{shown}");
+        assert!(!shown.contains(char::REPLACEMENT_CHARACTER));
+        let odd = "x".to_string() + &long;
+        assert!(!Shown::new(&odd).to_string().contains(char::REPLACEMENT_CHARACTER));
+    }
+}
