@@ -1,14 +1,21 @@
 //! The `CNI_*` environment: which command, and for which container and interface.
 //!
 //! Required variables follow the spec's table (SPEC §2): ADD and CHECK need CONTAINERID, NETNS
-//! and IFNAME; DEL needs CONTAINERID and IFNAME (NETNS may be gone); VERSION and STATUS need only
-//! the command; GC needs CNI_PATH. Values are checked the way the Go skel checks them, so a
-//! runtime gets the same answer from this plugin as from any other.
+//! and IFNAME; DEL needs CONTAINERID and IFNAME; VERSION and STATUS need only the command; GC
+//! needs CNI_PATH. Values are checked the way the Go skel checks them, so a runtime gets the same
+//! answer from this plugin as from any other.
+//!
+//! `CNI_NETNS` is read only by the commands that enter it (ADD and CHECK). DEL releases nothing
+//! and must succeed whatever is left of the pod, so whatever the runtime puts there (a relative
+//! path, bytes that are not UTF-8, a netns already gone) cannot fail it. The path stays bytes
+//! (`PathBuf` from the `OsString`): Linux paths are not text, and a valid netns bind-mounted at
+//! a non-UTF-8 path is still a netns.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
 
 use super::error::{CniError, Code};
+use crate::shown::Shown;
 
 /// The CNI command in `CNI_COMMAND`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,7 +67,7 @@ pub struct Env {
     pub command: Command,
     /// `CNI_CONTAINERID`, where required.
     pub container_id: Option<String>,
-    /// `CNI_NETNS`: an absolute path, where given.
+    /// `CNI_NETNS`: an absolute path (bytes, not necessarily UTF-8); read for ADD and CHECK only.
     pub netns: Option<PathBuf>,
     /// `CNI_IFNAME`: a valid Linux interface name, where required.
     pub ifname: Option<String>,
@@ -93,7 +100,7 @@ pub fn read(var: impl Fn(&str) -> Option<OsString>) -> Result<Env, CniError> {
             .with_details("set CNI_COMMAND to ADD, DEL, CHECK, VERSION, STATUS or GC")
     })?;
     let command = Command::parse(&command_name).ok_or_else(|| {
-        CniError::new(Code::InvalidEnv, format!("unknown CNI_COMMAND {:?}", truncate(&command_name)))
+        CniError::new(Code::InvalidEnv, format!("unknown CNI_COMMAND {:?}", Shown::new(&command_name)))
             .with_details("expected ADD, DEL, CHECK, VERSION, STATUS or GC")
     })?;
 
@@ -106,15 +113,8 @@ pub fn read(var: impl Fn(&str) -> Option<OsString>) -> Result<Env, CniError> {
             let ifname = required("CNI_IFNAME", command)?;
             check_ifname(&ifname)?;
             env.ifname = Some(ifname);
-            let netns =
-                if command == Command::Del { text("CNI_NETNS")? } else { Some(required("CNI_NETNS", command)?) };
-            if let Some(netns) = netns {
-                let path = PathBuf::from(netns);
-                if !path.is_absolute() {
-                    return Err(CniError::new(Code::InvalidEnv, "CNI_NETNS must be an absolute path")
-                        .with_details(format!("got {:?}", truncate(&path.to_string_lossy()))));
-                }
-                env.netns = Some(path);
+            if command != Command::Del {
+                env.netns = Some(netns_path(var("CNI_NETNS"), command)?);
             }
         }
         Command::Gc => {
@@ -123,6 +123,20 @@ pub fn read(var: impl Fn(&str) -> Option<OsString>) -> Result<Env, CniError> {
         Command::Version | Command::Status => {}
     }
     Ok(env)
+}
+
+/// `CNI_NETNS` as a path: present, non-empty and absolute. Any bytes but NUL (which the
+/// environment cannot carry anyway) make a valid path.
+fn netns_path(value: Option<OsString>, command: Command) -> Result<PathBuf, CniError> {
+    let path = PathBuf::from(value.filter(|v| !v.is_empty()).ok_or_else(|| {
+        CniError::new(Code::InvalidEnv, "required environment variable CNI_NETNS is missing or empty")
+            .with_details(format!("CNI_COMMAND={} needs CNI_NETNS", command.as_str()))
+    })?);
+    if !path.is_absolute() {
+        return Err(CniError::new(Code::InvalidEnv, "CNI_NETNS must be an absolute path")
+            .with_details(format!("got {:?}", Shown::path(&path))));
+    }
+    Ok(path)
 }
 
 /// The skel's rule: a letter or digit, then letters, digits, `_`, `.` or `-`.
@@ -151,15 +165,7 @@ fn check_ifname(name: &str) -> Result<(), CniError> {
     match problem {
         None => Ok(()),
         Some(problem) => Err(CniError::new(Code::InvalidEnv, format!("CNI_IFNAME {problem}"))
-            .with_details(format!("got {:?}", truncate(name)))),
-    }
-}
-
-/// Caps echoed input so a hostile environment cannot flood the error.
-fn truncate(s: &str) -> &str {
-    match s.char_indices().nth(64) {
-        Some((i, _)) => s.get(..i).unwrap_or(s),
-        None => s,
+            .with_details(format!("got {:?}", Shown::new(name)))),
     }
 }
 
@@ -232,9 +238,47 @@ mod tests {
     }
 
     #[test]
+    fn del_never_reads_netns_and_add_takes_any_absolute_bytes() {
+        use std::os::unix::ffi::OsStrExt;
+        for netns in ["relative/ns", "", "."] {
+            let env = read_from(&[
+                ("CNI_COMMAND", "DEL"),
+                ("CNI_CONTAINERID", "c"),
+                ("CNI_IFNAME", "net1"),
+                ("CNI_NETNS", netns),
+            ])
+            .unwrap();
+            assert_eq!(env.netns, None);
+        }
+        let bytes = std::ffi::OsStr::from_bytes(b"/run/netns/p\xff").to_os_string();
+        let env = read(|name| match name {
+            "CNI_NETNS" => Some(bytes.clone()),
+            "CNI_COMMAND" => Some("ADD".into()),
+            "CNI_CONTAINERID" => Some("c1".into()),
+            "CNI_IFNAME" => Some("net1".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(env.netns.unwrap().as_os_str(), bytes);
+        let del = read(|name| match name {
+            "CNI_NETNS" => Some(std::ffi::OsStr::from_bytes(b"rel\xff").to_os_string()),
+            "CNI_COMMAND" => Some("DEL".into()),
+            "CNI_CONTAINERID" => Some("c1".into()),
+            "CNI_IFNAME" => Some("net1".into()),
+            _ => None,
+        });
+        assert!(del.is_ok(), "{del:?}");
+    }
+
+    #[test]
     fn echoed_values_are_capped() {
         let long = "X".repeat(10_000);
         let e = read_from(&[("CNI_COMMAND", &long)]).unwrap_err();
-        assert!(e.msg.len() < 100, "{}", e.msg.len());
+        assert!(e.msg.len() < 300, "{}", e.msg.len());
+        let long_netns = "x".repeat(100_000);
+        let mut pairs: Vec<_> = ADD.iter().copied().filter(|(k, _)| *k != "CNI_NETNS").collect();
+        pairs.push(("CNI_NETNS", &long_netns));
+        let e = read_from(&pairs).unwrap_err();
+        assert!(e.details.len() < 300 && e.details.ends_with("…(100000 bytes)"), "{}", e.details);
     }
 }
