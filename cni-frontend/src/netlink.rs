@@ -29,6 +29,11 @@ pub const NLM_F_REQUEST: u16 = 1;
 pub const IFLA_ADDRESS: u16 = 1;
 /// `IFLA_IFNAME`: the interface name attribute (NUL-terminated).
 pub const IFLA_IFNAME: u16 = 3;
+/// `IFLA_EXT_MASK`: a `u32` of `RTEXT_FILTER_*` bits saying what to leave out of the reply.
+pub const IFLA_EXT_MASK: u16 = 29;
+/// `RTEXT_FILTER_SKIP_STATS`: no `IFLA_STATS`/`IFLA_STATS64` (about 300 bytes the plugin never
+/// reads). Kernels older than 4.20 ignore the bit and send them anyway.
+pub const RTEXT_FILTER_SKIP_STATS: u32 = 1 << 3;
 /// `IFNAMSIZ`: an interface name, NUL included, fits in 16 bytes.
 pub const IFNAMSIZ: usize = 16;
 /// The attribute type bits; the top two bits are the `NLA_F_NESTED`/`NLA_F_NET_BYTEORDER` flags.
@@ -84,8 +89,11 @@ pub const NLMSG_HDRLEN: usize = size_of::<NlMsgHdr>();
 pub const IFINFOMSG_LEN: usize = size_of::<IfInfoMsg>();
 /// `sizeof(struct rtattr)`.
 pub const RTA_HDRLEN: usize = size_of::<RtAttr>();
+/// The `IFLA_EXT_MASK` attribute: header and `u32`.
+const EXT_MASK_ATTR_LEN: usize = RTA_HDRLEN + 4;
 /// The longest request [`build_getlink_request`] writes (a 15-byte name).
-pub const GETLINK_REQUEST_MAX_LEN: usize = NLMSG_HDRLEN + IFINFOMSG_LEN + align4(RTA_HDRLEN + IFNAMSIZ);
+pub const GETLINK_REQUEST_MAX_LEN: usize =
+    NLMSG_HDRLEN + IFINFOMSG_LEN + align4(RTA_HDRLEN + IFNAMSIZ) + EXT_MASK_ATTR_LEN;
 
 /// `NLMSG_ALIGN` and `RTA_ALIGN`: both round up to 4. Saturates instead of overflowing, so a
 /// hostile length only ever moves a cursor to the end.
@@ -180,14 +188,15 @@ pub struct LinkReply<'a> {
 /// Writes an `RTM_GETLINK` request for `ifname` into `buf` and returns the written prefix.
 ///
 /// The name travels as `IFLA_IFNAME`, so the kernel looks the link up by name in the socket's
-/// network namespace; the reply carries `seq`. At most [`GETLINK_REQUEST_MAX_LEN`] bytes.
+/// network namespace; the reply carries `seq`. `IFLA_EXT_MASK` asks it to skip the link's
+/// statistics, which keeps the reply small. At most [`GETLINK_REQUEST_MAX_LEN`] bytes.
 pub fn build_getlink_request<'b>(buf: &'b mut [u8], ifname: &str, seq: u32) -> Result<&'b [u8], NetlinkError> {
     let name = ifname.as_bytes();
     if name.is_empty() || name.len() >= IFNAMSIZ || name.contains(&0) {
         return Err(NetlinkError::InvalidIfname);
     }
     let attr_len = RTA_HDRLEN + name.len() + 1;
-    let total = NLMSG_HDRLEN + IFINFOMSG_LEN + align4(attr_len);
+    let total = NLMSG_HDRLEN + IFINFOMSG_LEN + align4(attr_len) + EXT_MASK_ATTR_LEN;
     let request = buf.get_mut(..total).ok_or(NetlinkError::BufferTooSmall { need: total })?;
     // Zeroing first gives the NUL terminator, the padding and a zeroed ifinfomsg for free.
     request.fill(0);
@@ -204,9 +213,14 @@ pub fn build_getlink_request<'b>(buf: &'b mut [u8], ifname: &str, seq: u32) -> R
     let (header_bytes, rest) = request.split_at_mut(NLMSG_HDRLEN);
     header_bytes.copy_from_slice(header.as_bytes());
     let (_ifinfo, attribute) = rest.split_at_mut(IFINFOMSG_LEN);
+    let (attribute, ext_mask) = attribute.split_at_mut(align4(attr_len));
     let (attr_header, payload) = attribute.split_at_mut(RTA_HDRLEN);
     attr_header.copy_from_slice(attr.as_bytes());
     payload.get_mut(..name.len()).ok_or(NetlinkError::BufferTooSmall { need: total })?.copy_from_slice(name);
+    let (mask_header, mask) = ext_mask.split_at_mut(RTA_HDRLEN);
+    mask_header
+        .copy_from_slice(RtAttr { len: U16::new(EXT_MASK_ATTR_LEN as u16), kind: U16::new(IFLA_EXT_MASK) }.as_bytes());
+    mask.copy_from_slice(&RTEXT_FILTER_SKIP_STATS.to_ne_bytes());
     Ok(request)
 }
 
@@ -336,15 +350,17 @@ mod tests {
     fn request_layout() {
         let mut buf = [0xaa; 64];
         let request = build_getlink_request(&mut buf, "ib0", SEQ).unwrap();
-        assert_eq!(request.len(), 40);
+        assert_eq!(request.len(), 48);
         let (header, rest) = NlMsgHdr::ref_from_prefix(request).unwrap();
-        assert_eq!(header.len.get(), 40);
+        assert_eq!(header.len.get(), 48);
         assert_eq!(header.kind.get(), RTM_GETLINK);
         assert_eq!(header.flags.get(), NLM_F_REQUEST);
         assert_eq!(header.seq.get(), SEQ);
         assert_eq!(header.pid.get(), 0);
         assert_eq!(&rest[..IFINFOMSG_LEN], &[0; IFINFOMSG_LEN]);
-        assert_eq!(&rest[IFINFOMSG_LEN..], attr(IFLA_IFNAME, b"ib0\0").as_slice());
+        let mut attributes = attr(IFLA_IFNAME, b"ib0\0");
+        attributes.extend(attr(IFLA_EXT_MASK, &RTEXT_FILTER_SKIP_STATS.to_ne_bytes()));
+        assert_eq!(&rest[IFINFOMSG_LEN..], attributes.as_slice());
         assert_eq!(&rest[IFINFOMSG_LEN..][..4], &[8u16.to_ne_bytes(), 3u16.to_ne_bytes()].concat());
     }
 
@@ -356,8 +372,8 @@ mod tests {
         assert_eq!(build_getlink_request(&mut buf, "a234567890123456", 1), Err(NetlinkError::InvalidIfname));
         assert_eq!(build_getlink_request(&mut buf, "", 1), Err(NetlinkError::InvalidIfname));
         assert_eq!(build_getlink_request(&mut buf, "ib\0", 1), Err(NetlinkError::InvalidIfname));
-        let mut small = [0; 39];
-        assert_eq!(build_getlink_request(&mut small, "ib0", 1), Err(NetlinkError::BufferTooSmall { need: 40 }));
+        let mut small = [0; 47];
+        assert_eq!(build_getlink_request(&mut small, "ib0", 1), Err(NetlinkError::BufferTooSmall { need: 48 }));
     }
 
     #[test]
