@@ -4,6 +4,11 @@
 //! netns only long enough to create an rtnetlink socket (a socket stays bound to the netns it was
 //! created in) and returns at once, on every path, so nothing else the plugin does runs inside
 //! the container. `setns` moves only the calling thread.
+//!
+//! `CNI_NETNS` comes from the runtime and may name anything. It is opened with `O_NONBLOCK`, so
+//! a FIFO cannot hang the open, and checked before `setns`: it must live on nsfs (the same
+//! device as the plugin's own netns handle) and must not be the plugin's own netns, which the Go
+//! skel refuses too (one `fstat` of each handle).
 #![forbid(unsafe_code)]
 // Tests may index and unwrap; the library may not.
 #![cfg_attr(not(test), deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic))]
@@ -17,16 +22,22 @@ use nix::errno::Errno;
 use nix::fcntl::{openat, OFlag, AT_FDCWD};
 use nix::sched::{setns, CloneFlags};
 use nix::sys::socket::{recv, sendto, socket, AddressFamily, MsgFlags, NetlinkAddr, SockFlag, SockProtocol, SockType};
-use nix::sys::stat::Mode;
+use nix::sys::stat::{fstat, Mode, SFlag};
 
 use crate::netlink::{build_getlink_request, parse_getlink_reply, NetlinkError, GETLINK_REQUEST_MAX_LEN};
+use crate::shown::Shown;
 
 /// The calling thread's own netns, as tests look at it. The plugin itself takes its way back
 /// with `SIOCGSKNS` instead (see `sys::current_netns`): procfs costs a new process far more.
 #[cfg(test)]
 const THREAD_NETNS: &str = "/proc/thread-self/ns/net";
-/// A link description is 1-2 KiB (VF lists, the one large attribute, are not asked for).
+/// A link description is 1-2 KiB without statistics (VF lists are not asked for), so one stack
+/// buffer of this size takes nearly every reply in one round trip. A larger one (many
+/// alternative names: 60 of 127 bytes make 9 KiB) is asked for again into a heap buffer of the
+/// size the kernel reported.
 const REPLY_BUF_LEN: usize = 8 * 1024;
+/// A link that keeps growing between asking and reading is given up on after this many tries.
+const MAX_TRIES: usize = 4;
 /// The socket is fresh and carries one request, so any constant will do.
 const REQUEST_SEQ: u32 = 1;
 
@@ -48,8 +59,8 @@ impl LinkName {
 impl fmt::Display for LinkName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.netns {
-            Some(netns) => write!(f, "link {:?} in netns {}", self.ifname, netns.display()),
-            None => write!(f, "link {:?} in the current netns", self.ifname),
+            Some(netns) => write!(f, "link {:?} in netns {}", Shown::new(&self.ifname), Shown::path(netns)),
+            None => write!(f, "link {:?} in the current netns", Shown::new(&self.ifname)),
         }
     }
 }
@@ -77,12 +88,26 @@ pub enum LinkError {
         netns: PathBuf,
     },
     /// The netns path exists but cannot be opened or entered: `EPERM`/`EACCES`, or `EINVAL` when
-    /// it is not a network namespace.
+    /// it is a namespace of another type.
     NetnsCannotEnter {
         /// The path from `CNI_NETNS`.
         netns: PathBuf,
         /// From `open` or `setns`.
         errno: Errno,
+    },
+    /// The netns path names a file that is not a namespace at all (a FIFO, socket, directory,
+    /// plain file or device), found before `setns`.
+    NotANetns {
+        /// The path from `CNI_NETNS`.
+        netns: PathBuf,
+        /// What it is instead.
+        kind: &'static str,
+    },
+    /// The netns path names the plugin's own network namespace. The NIC must be looked up in
+    /// the container's: Go's skel refuses this too (CNI code 8).
+    SameAsOwnNetns {
+        /// The path from `CNI_NETNS`.
+        netns: PathBuf,
     },
     /// No handle on the thread's own netns could be had, so there would be no way back: the
     /// container's netns is not entered.
@@ -111,7 +136,7 @@ pub enum LinkError {
         /// Its errno.
         errno: Errno,
     },
-    /// The reply did not fit in the receive buffer.
+    /// The reply outgrew every buffer sized from the previous try (the link kept changing).
     ReplyTooLarge {
         /// The link asked for.
         link: LinkName,
@@ -154,15 +179,23 @@ pub enum LinkError {
 impl fmt::Display for LinkError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            LinkError::NetnsNotFound { netns } => write!(f, "netns {} does not exist", netns.display()),
+            LinkError::NetnsNotFound { netns } => write!(f, "netns {} does not exist", Shown::path(netns)),
             LinkError::NetnsCannotEnter { netns, errno } => {
-                write!(f, "cannot enter netns {}: {errno}", netns.display())
+                write!(f, "cannot enter netns {}: {errno}", Shown::path(netns))
             }
+            LinkError::NotANetns { netns, kind } => {
+                write!(f, "cannot enter netns {}: it is a {kind}, not a network namespace", Shown::path(netns))
+            }
+            LinkError::SameAsOwnNetns { netns } => write!(
+                f,
+                "netns {} is the plugin's own: the plugin's netns and netns from CNI_NETNS should not be the same",
+                Shown::path(netns)
+            ),
             LinkError::CannotSaveOwnNetns { errno } => {
                 write!(f, "cannot get a handle on the plugin's own netns (SIOCGSKNS): {errno}")
             }
             LinkError::CannotReturnFromNetns { netns, errno } => {
-                write!(f, "cannot return from netns {} to the plugin's own: {errno}", netns.display())
+                write!(f, "cannot return from netns {} to the plugin's own: {errno}", Shown::path(netns))
             }
             LinkError::InvalidIfname { link } => {
                 write!(f, "{link}: interface name must be 1 to 15 bytes without NUL")
@@ -179,7 +212,7 @@ impl fmt::Display for LinkError {
                 write!(f, "{link}: {call}: {errno}")
             }
             LinkError::ReplyTooLarge { link, len } => {
-                write!(f, "{link}: {len}-byte rtnetlink reply exceeds the {REPLY_BUF_LEN}-byte buffer")
+                write!(f, "{link}: the rtnetlink reply kept growing ({len} bytes after {MAX_TRIES} tries)")
             }
             LinkError::NoSuchLink { link } => write!(f, "{link} does not exist"),
             LinkError::Kernel { link, errno } => write!(f, "{link}: RTM_GETLINK failed: {errno}"),
@@ -224,9 +257,13 @@ pub fn hwaddr_in_current_netns(ifname: &str) -> Result<HwAddr, LinkError> {
 fn route_socket_in(netns: &Path, ifname: &str) -> Result<OwnedFd, LinkError> {
     let target = open_readonly(netns).map_err(|errno| match errno {
         Errno::ENOENT => LinkError::NetnsNotFound { netns: netns.to_path_buf() },
+        // Opening a socket file fails so: there is nothing to read behind it.
+        Errno::ENXIO => LinkError::NotANetns { netns: netns.to_path_buf(), kind: "socket" },
         errno => LinkError::NetnsCannotEnter { netns: netns.to_path_buf(), errno },
     })?;
-    let inside = EnteredNetns::enter(&target, netns)?;
+    let own = crate::sys::current_netns().map_err(|errno| LinkError::CannotSaveOwnNetns { errno })?;
+    check_other_netns(&target, &own, netns)?;
+    let inside = EnteredNetns::enter(&target, own, netns)?;
     let socket = route_socket();
     // Leave before looking at the result, so an error cannot keep the thread inside.
     inside.leave().map_err(|errno| LinkError::CannotReturnFromNetns { netns: netns.to_path_buf(), errno })?;
@@ -239,8 +276,36 @@ fn route_socket_in(netns: &Path, ifname: &str) -> Result<OwnedFd, LinkError> {
 
 /// `openat(AT_FDCWD, …)` rather than `open`: musl's `open` follows an `O_CLOEXEC` open with a
 /// redundant `fcntl(F_SETFD)` (for kernels older than 2.6.23); its `openat` does not.
+/// `O_NONBLOCK`: opening a FIFO for reading would otherwise wait for a writer, forever.
 fn open_readonly(path: &Path) -> Result<OwnedFd, Errno> {
-    openat(AT_FDCWD, path, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
+    openat(AT_FDCWD, path, OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC, Mode::empty())
+}
+
+/// Checks that `target` is a namespace file other than `own`, the plugin's own netns.
+///
+/// Every namespace file lives on nsfs, one kernel-internal filesystem, so it has the same
+/// `st_dev` as `own`; anything else is refused here with what it is. The same device and inode
+/// is the same namespace. (A namespace of another type passes, and `setns` refuses it with
+/// `EINVAL`.)
+fn check_other_netns(target: &OwnedFd, own: &OwnedFd, netns: &Path) -> Result<(), LinkError> {
+    let cannot_enter = |errno| LinkError::NetnsCannotEnter { netns: netns.to_path_buf(), errno };
+    let target = fstat(target).map_err(cannot_enter)?;
+    let own = fstat(own).map_err(cannot_enter)?;
+    if target.st_dev != own.st_dev {
+        let kind = match SFlag::from_bits_truncate(target.st_mode) & SFlag::S_IFMT {
+            SFlag::S_IFIFO => "FIFO",
+            SFlag::S_IFSOCK => "socket",
+            SFlag::S_IFDIR => "directory",
+            SFlag::S_IFREG => "regular file",
+            SFlag::S_IFCHR | SFlag::S_IFBLK => "device",
+            _ => "special file",
+        };
+        return Err(LinkError::NotANetns { netns: netns.to_path_buf(), kind });
+    }
+    if target.st_ino == own.st_ino {
+        return Err(LinkError::SameAsOwnNetns { netns: netns.to_path_buf() });
+    }
+    Ok(())
 }
 
 fn route_socket() -> Result<OwnedFd, Errno> {
@@ -255,8 +320,8 @@ struct EnteredNetns {
 }
 
 impl EnteredNetns {
-    fn enter(target: &OwnedFd, netns: &Path) -> Result<EnteredNetns, LinkError> {
-        let original = crate::sys::current_netns().map_err(|errno| LinkError::CannotSaveOwnNetns { errno })?;
+    /// Enters `target`; `original` is the way back.
+    fn enter(target: &OwnedFd, original: OwnedFd, netns: &Path) -> Result<EnteredNetns, LinkError> {
         setns(target, CloneFlags::CLONE_NEWNET)
             .map_err(|errno| LinkError::NetnsCannotEnter { netns: netns.to_path_buf(), errno })?;
         Ok(EnteredNetns { original: Some(original) })
@@ -289,16 +354,32 @@ fn query_hwaddr(socket: &OwnedFd, netns: Option<&Path>, ifname: &str) -> Result<
     let request = build_getlink_request(&mut request, ifname, REQUEST_SEQ)
         .map_err(|_| LinkError::InvalidIfname { link: link() })?;
     let kernel = NetlinkAddr::new(0, 0);
-    retry_on_eintr(|| sendto(socket.as_raw_fd(), request, &kernel, MsgFlags::empty()))
-        .map_err(socket_error(SocketStep::Send))?;
+    let ask = |buf: &mut [u8]| -> Result<usize, LinkError> {
+        retry_on_eintr(|| sendto(socket.as_raw_fd(), request, &kernel, MsgFlags::empty()))
+            .map_err(socket_error(SocketStep::Send))?;
+        // rtnetlink answers inside `sendto`: the reply is queued before it returns, so the receive
+        // never needs to wait (MSG_DONTWAIT: a missing reply is an error, not a hang). MSG_TRUNC
+        // makes recv return the datagram's full length even when the buffer was shorter.
+        retry_on_eintr(|| recv(socket.as_raw_fd(), buf, MsgFlags::MSG_TRUNC | MsgFlags::MSG_DONTWAIT))
+            .map_err(socket_error(SocketStep::Receive))
+    };
 
     let mut reply = [0u8; REPLY_BUF_LEN];
-    // rtnetlink answers inside `sendto`: the reply is queued before it returns, so the receive
-    // never needs to wait (MSG_DONTWAIT: a missing reply is an error, not a hang). MSG_TRUNC makes
-    // recv return the datagram's full length, so a cut reply is reported as such.
-    let len = retry_on_eintr(|| recv(socket.as_raw_fd(), &mut reply, MsgFlags::MSG_TRUNC | MsgFlags::MSG_DONTWAIT))
-        .map_err(socket_error(SocketStep::Receive))?;
-    let reply = reply.get(..len).ok_or_else(|| LinkError::ReplyTooLarge { link: link(), len })?;
+    let mut larger = Vec::new();
+    let mut len = ask(&mut reply)?;
+    // A cut datagram is gone (the rest was dropped), so a reply larger than the stack buffer is
+    // asked for again, into a buffer of the size the kernel just reported.
+    let mut tries = 1;
+    while len > REPLY_BUF_LEN && len > larger.len() {
+        if tries == MAX_TRIES {
+            return Err(LinkError::ReplyTooLarge { link: link(), len });
+        }
+        larger.resize(len, 0);
+        len = ask(&mut larger)?;
+        tries += 1;
+    }
+    let received: &[u8] = if larger.is_empty() { &reply } else { &larger };
+    let reply = received.get(..len).ok_or_else(|| LinkError::ReplyTooLarge { link: link(), len })?;
 
     let answer = parse_getlink_reply(reply, REQUEST_SEQ).map_err(|error| match error {
         NetlinkError::Kernel { errno } if errno == Errno::ENODEV as i32 => LinkError::NoSuchLink { link: link() },
@@ -426,9 +507,35 @@ mod tests {
         let result = hwaddr_in_netns(&file, "eth0");
         let _ = std::fs::remove_file(&file);
         let error = result.unwrap_err();
-        assert_eq!(error, LinkError::NetnsCannotEnter { netns: file.clone(), errno: Errno::EINVAL });
-        assert!(error.to_string().starts_with(&format!("cannot enter netns {}: EINVAL", file.display())));
+        assert_eq!(error, LinkError::NotANetns { netns: file.clone(), kind: "regular file" });
+        assert_eq!(
+            error.to_string(),
+            format!("cannot enter netns {}: it is a regular file, not a network namespace", file.display())
+        );
         assert_eq!(current_netns(), before);
+    }
+
+    #[test]
+    fn a_fifo_is_refused_at_once() {
+        let fifo = std::env::temp_dir().join(format!("ipoib-ipam-test-{}-fifo", std::process::id()));
+        let _ = std::fs::remove_file(&fifo);
+        nix::unistd::mkfifo(&fifo, Mode::S_IRWXU).unwrap();
+        let result = hwaddr_in_netns(&fifo, "eth0");
+        let _ = std::fs::remove_file(&fifo);
+        assert_eq!(result, Err(LinkError::NotANetns { netns: fifo, kind: "FIFO" }));
+    }
+
+    #[test]
+    fn a_namespace_of_another_type_is_refused_by_setns() {
+        let error = hwaddr_in_netns(Path::new("/proc/thread-self/ns/uts"), "eth0").unwrap_err();
+        assert!(
+            matches!(
+                error,
+                LinkError::NetnsCannotEnter { errno: Errno::EINVAL, .. }
+                    | LinkError::NetnsCannotEnter { errno: Errno::EPERM, .. }
+            ),
+            "{error:?}"
+        );
     }
 
     #[test]
@@ -460,12 +567,10 @@ mod tests {
     }
 
     #[test]
-    fn own_netns_by_proc_path() {
-        if !running_as_root("own_netns_by_proc_path") {
-            return;
-        }
+    fn own_netns_is_refused() {
         let before = current_netns();
-        assert_eq!(hwaddr_in_netns(Path::new(THREAD_NETNS), "lo"), Ok(HwAddr::Ethernet([0; 6])));
+        let netns = Path::new(THREAD_NETNS);
+        assert_eq!(hwaddr_in_netns(netns, "lo"), Err(LinkError::SameAsOwnNetns { netns: netns.to_path_buf() }));
         assert_eq!(current_netns(), before);
     }
 }

@@ -11,6 +11,7 @@ use kvp_core::Mac;
 
 use crate::cni::{CniError, Code, Env, NetConf};
 use crate::link::{self, LinkError};
+use crate::shown::Shown;
 use crate::sysfs;
 
 /// Where sysfs is mounted.
@@ -23,6 +24,8 @@ pub fn mac(env: &Env, conf: &NetConf<'_>, sysfs_root: &Path) -> Result<Mac, CniE
     };
     let link_error = match link::hwaddr_in_netns(netns, ifname) {
         Ok(hwaddr) => return Ok(hwaddr.mac()),
+        // Not a failure to read the NIC but a wrong invocation: no fallback.
+        Err(e @ LinkError::SameAsOwnNetns { .. }) => return Err(link_failure(&e)),
         Err(e) => e,
     };
     let fallback = conf.device_id.as_deref().map(|pci| (pci, sysfs::mac_for_pci_device(sysfs_root, pci)));
@@ -31,16 +34,17 @@ pub fn mac(env: &Env, conf: &NetConf<'_>, sysfs_root: &Path) -> Result<Mac, CniE
             eprintln!("azure-ipoib-ipam-cni: {link_error}; using the port GID of the PCI device instead");
             Ok(mac)
         }
-        Some((pci, Err(sysfs_error))) => {
-            Err(link_failure(&link_error)
-                .with_details(format!("fallback by PCI device {pci} failed too: {sysfs_error}")))
-        }
+        Some((pci, Err(sysfs_error))) => Err(link_failure(&link_error)
+            .with_details(format!("fallback by PCI device {} failed too: {sysfs_error}", Shown::new(pci)))),
         None => Err(link_failure(&link_error)),
     }
 }
 
 fn link_failure(e: &LinkError) -> CniError {
-    let code =
-        if matches!(e, LinkError::NetnsNotFound { .. }) { Code::UnknownContainer } else { Code::NicLookupFailed };
+    let code = match e {
+        LinkError::NetnsNotFound { .. } => Code::UnknownContainer,
+        LinkError::SameAsOwnNetns { .. } => Code::InvalidNetns,
+        _ => Code::NicLookupFailed,
+    };
     CniError::new(code, e.to_string())
 }

@@ -23,6 +23,9 @@ pub enum Code {
     Decode = 6,
     /// 7: the JSON is not a valid network config for this plugin.
     InvalidConfig = 7,
+    /// 8: `CNI_NETNS` names the plugin's own network namespace. Not in the spec's table: Go's
+    /// `types.ErrInvalidNetNS`, which its skel returns for the same case.
+    InvalidNetns = 8,
     /// 11: the KVP pool is not ready (missing, empty, no `IPoIB_Data`, or locked by the writer).
     TryAgainLater = 11,
     /// 50: STATUS: the plugin cannot serve ADD right now.
