@@ -7,14 +7,15 @@
 use std::net::IpAddr;
 use std::path::Path;
 
-use kvp_core::{IpoibData, Pool};
+use kvp_core::{IpoibData, Mac, Pool};
 
 use crate::cni::netconf::{self, NetConf};
 use crate::cni::result;
 use crate::cni::{CniError, CniVersion, Code, Command, Env};
-use crate::error_codes::{empty_pool, no_pair, resolve_error};
+use crate::error_codes::{empty_pool, no_pair, pool_fault_report, resolve_error};
 use crate::nic;
 use crate::pool_file;
+use crate::shown::Shown;
 
 /// ADD: the NIC's address from KVP, as a result of the config's version.
 pub fn add(env: &Env, conf: &NetConf<'_>) -> Result<Vec<u8>, CniError> {
@@ -40,7 +41,10 @@ pub fn check(env: &Env, conf: &NetConf<'_>) -> Result<Vec<u8>, CniError> {
         list => list.iter().map(|(a, p)| format!("{a}/{p}")).collect::<Vec<_>>().join(", "),
     };
     Err(CniError::new(Code::AddressMismatch, format!("prevResult has {had}, but KVP assigns {addr}/{prefix}"))
-        .with_details(format!("interface {} was configured from stale data; re-create the pod", ifname(env))))
+        .with_details(format!(
+            "interface {} was configured from stale data; re-create the pod",
+            Shown::new(ifname(env))
+        )))
 }
 
 /// STATUS (1.1.0): ready when the pool holds a well-formed `IPoIB_Data`.
@@ -48,9 +52,15 @@ pub fn status(_env: &Env, conf: &NetConf<'_>) -> Result<Vec<u8>, CniError> {
     require(conf.cni_version.has_status_and_gc(), Command::Status, conf.cni_version, "1.1.0")?;
     let path = Path::new(conf.ipam.kvp_path.as_ref());
     let not_ready = |e: CniError| CniError::new(Code::NotReady, e.msg).with_details(e.details);
-    let file = pool_file::open_locked(path, conf.ipam.lock_timeout).map_err(|e| not_ready(e.into()))?;
-    let pool = non_empty(path, file.pool()).map_err(not_ready)?;
-    IpoibData::from_pool(&pool).map_err(|e| not_ready(resolve_error(e, path)))?;
+    let (checked, trailing) = {
+        let file = open_pool(path, conf).map_err(not_ready)?;
+        let pool = file.pool();
+        let checked =
+            non_empty(path, &pool).and_then(|()| IpoibData::from_pool(&pool).map_err(|e| resolve_error(e, path)));
+        (checked.map(drop), pool.trailing_bytes().len())
+    };
+    warn_partial(path, trailing);
+    checked.map_err(not_ready)?;
     Ok(Vec::new())
 }
 
@@ -67,42 +77,69 @@ pub fn version(stdin: &[u8]) -> Vec<u8> {
 
 /// The address and prefix length KVP assigns to the NIC `CNI_IFNAME` in `CNI_NETNS`.
 ///
-/// The pool is checked first, so a pool that is not ready fails fast and the same way for every
-/// NIC. The NIC lookup (a netlink round trip) then runs under the read lock, which delays a
-/// pending hv_kvp_daemon rewrite by well under a millisecond.
+/// The NIC is looked up first, with no lock held: the pool's read lock stalls every
+/// hv_kvp_daemon write on the node, so it is held only while the pool is mapped and read, never
+/// across the netns, netlink or sysfs work, whatever `CNI_NETNS` makes them do. The lookup's
+/// error waits until the pool has been checked, so a pool that is not ready still fails first,
+/// and the same way for every NIC.
 fn assigned_address(env: &Env, conf: &NetConf<'_>) -> Result<(IpAddr, u8), CniError> {
+    let mac = nic::mac(env, conf, Path::new(nic::SYSFS_ROOT));
     let path = Path::new(conf.ipam.kvp_path.as_ref());
-    let file = pool_file::open_locked(path, conf.ipam.lock_timeout)?;
-    let pool = non_empty(path, file.pool())?;
-    let data = IpoibData::from_pool(&pool).map_err(|e| resolve_error(e, path))?;
-    let mac = nic::mac(env, conf, Path::new(nic::SYSFS_ROOT))?;
-    let pair = data.find(mac).ok_or_else(|| no_pair(mac, data.len()))?;
+    // The lock lives as long as `file`: only this block, which does no I/O but the lookup.
+    let (found, trailing) = {
+        let file = open_pool(path, conf)?;
+        let pool = file.pool();
+        (find_pair(path, &pool, mac), pool.trailing_bytes().len())
+    };
+    warn_partial(path, trailing);
+    let (ip, mac) = found?;
     let prefix = conf.ipam.prefix_length;
-    let max = if pair.ip.is_ipv4() { 32 } else { 128 };
+    let max = if ip.is_ipv4() { 32 } else { 128 };
     if prefix > max {
         return Err(CniError::new(Code::InvalidConfig, "invalid ipam.prefixLength in network config").with_details(
             format!(
-                "ipam.prefixLength is {prefix}, but the address for MAC {mac} is {}, which allows at most /{max}",
-                pair.ip
+                "ipam.prefixLength is {prefix}, but the address for MAC {mac} is {ip}, which allows at most /{max}"
             ),
         ));
     }
-    Ok((pair.ip, prefix))
+    Ok((ip, prefix))
 }
 
-/// The pool, or "try again later" when it holds no whole record yet.
-fn non_empty<'a>(path: &Path, pool: Pool<'a>) -> Result<Pool<'a>, CniError> {
-    let trailing = pool.trailing_bytes().len();
+/// The address `pool` assigns to the NIC whose lookup gave `mac`. Pool errors come before the
+/// lookup's own.
+fn find_pair(path: &Path, pool: &Pool<'_>, mac: Result<Mac, CniError>) -> Result<(IpAddr, Mac), CniError> {
+    non_empty(path, pool)?;
+    let data = IpoibData::from_pool(pool).map_err(|e| resolve_error(e, path))?;
+    let mac = mac?;
+    let pair = data.find(mac).ok_or_else(|| no_pair(mac, data.len()))?;
+    Ok((pair.ip, mac))
+}
+
+/// The pool at `path`, locked and mapped, with a fault inside the mapping answered as code 11.
+fn open_pool(path: &Path, conf: &NetConf<'_>) -> Result<pool_file::LockedPool, CniError> {
+    // Installed before the mapping exists; a process that cannot install it still reads the pool
+    // (a fault then kills it, as before), so the install's error is not the runtime's concern.
+    let _ = crate::sys::answer_on_sigbus(pool_fault_report(conf.cni_version));
+    Ok(pool_file::open_locked(path, conf.ipam.lock_timeout)?)
+}
+
+/// "Try again later" when the pool holds no whole record yet.
+fn non_empty(path: &Path, pool: &Pool<'_>) -> Result<(), CniError> {
+    if pool.is_empty() {
+        return Err(empty_pool(path, pool.trailing_bytes().len()));
+    }
+    Ok(())
+}
+
+/// Notes a partial record at the pool's end; called after the lock is gone, since stderr is a
+/// pipe that can block.
+fn warn_partial(path: &Path, trailing: usize) {
     if trailing > 0 {
         eprintln!(
             "azure-ipoib-ipam-cni: warning: KVP pool {} ends in a partial record ({trailing} bytes), ignored",
-            path.display()
+            Shown::path(path)
         );
     }
-    if pool.is_empty() {
-        return Err(empty_pool(path, trailing));
-    }
-    Ok(pool)
 }
 
 fn require(ok: bool, command: Command, version: CniVersion, since: &str) -> Result<(), CniError> {

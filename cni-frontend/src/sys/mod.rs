@@ -1,5 +1,6 @@
-//! The crate's only `unsafe` code, one concern per file: the pool file's memory mapping, the
-//! raw standard streams, the way back to the plugin's own netns, and the binary's allocator.
+//! The crate's only `unsafe` code, one concern per file: the pool file's memory mapping and the
+//! SIGBUS answer that guards it, the raw standard streams, the way back to the plugin's own
+//! netns, and the binary's allocator.
 //!
 //! Everything else that talks to the kernel (open, fcntl locks, fstat, setns, netlink sockets)
 //! goes through nix's safe wrappers, and the rest of the crate denies `unsafe_code`.
@@ -8,8 +9,10 @@
 mod arena;
 mod mapping;
 mod netns;
+mod sigbus;
 pub mod stdio;
 
 pub use arena::Arena;
 pub use mapping::ReadOnlyMapping;
 pub use netns::current_netns;
+pub use sigbus::{answer_on_sigbus, FaultReport};
