@@ -471,6 +471,21 @@ fn rows() -> Vec<Row> {
             .set("CNI_NETNS", "/var/run/netns/bad-input-gone")
             .root(),
         row("netns_not_a_netns", 103, "cannot enter netns").set("CNI_NETNS", "/dev/null").root(),
+        // --- CNI_NETNS that is not a netns, refused before setns; the FIFO case, which used to
+        // hang, is in hardening.rs under a deadline
+        row("netns_a_directory", 103, "cannot enter netns /: it is a directory, not a network namespace")
+            .set("CNI_NETNS", "/")
+            .root(),
+        row("netns_a_plain_file", 103, "it is a regular file, not a network namespace")
+            .set("CNI_NETNS", "/proc/version")
+            .root(),
+        row("netns_a_socket", 103, "it is a socket, not a network namespace").set("CNI_NETNS", &socket_path()).root(),
+        row("netns_of_another_type", 103, "cannot enter netns /proc/self/ns/uts: EINVAL")
+            .set("CNI_NETNS", "/proc/self/ns/uts")
+            .root(),
+        row("netns_is_the_plugins_own", 8, "the plugin's netns and netns from CNI_NETNS should not be the same")
+            .set("CNI_NETNS", "/proc/self/ns/net")
+            .root(),
         row("link_missing", 103, "net7").set("CNI_IFNAME", "net7").needle("does not exist").root(),
         row("link_missing_and_pci_fallback_fails", 103, "fallback by PCI device 0000:99:00.0 failed too")
             .set("CNI_IFNAME", "net8")
@@ -497,6 +512,11 @@ fn rows() -> Vec<Row> {
             .allow_nic_ip()
             .root(),
     ]
+}
+
+/// A Unix socket file for the `netns_a_socket` row; the NIC-stage test binds it.
+fn socket_path() -> String {
+    std::env::temp_dir().join(format!("ipoib-bad-input-{}.sock", std::process::id())).display().to_string()
 }
 
 /// Where a row's pool lies, made ready; the returned file holds the write lock, if any.
@@ -687,8 +707,43 @@ fn bad_input_at_the_nic_stage() {
     let ns = Netns::new();
     ns.add_veth("net1", NIC_MAC);
     netns::ip(&["-n", &ns.name, "tuntap", "add", "dev", "tun0", "mode", "tun"]);
+    let _ = std::fs::remove_file(socket_path());
+    let socket = std::os::unix::net::UnixListener::bind(socket_path()).unwrap();
     let rows: Vec<Row> = rows().into_iter().filter(|r| r.root).collect();
     run_rows(&rows, &ns.path());
+    drop(socket);
+    let _ = std::fs::remove_file(socket_path());
+}
+
+/// Most bytes an answer may have when it echoes a huge outside value: the value's first 256
+/// bytes, the cut mark, and the message around it.
+const CAPPED_ANSWER: usize = 1024;
+
+#[test]
+fn echoed_outside_values_are_capped() {
+    let dir = TempDir::new("bad-input-caps");
+    let pool = dir.path("pool");
+    std::fs::write(&pool, pool_with_value(&good_value())).unwrap();
+    let huge_path = "/".to_string() + &"k".repeat(3 << 20);
+    let long_netns = "/".to_string() + &"n".repeat(100 << 10);
+    let long_ifname = "i".repeat(100 << 10);
+    let cases: Vec<(&str, Vec<(&str, &str)>, Vec<u8>, u64)> = vec![
+        (
+            "3 MiB kvpPath",
+            cni_env("ADD", NO_NETNS, "net1"),
+            netconf("1.0.0", &format!(r#"{{"type":"azure-ipoib-ipam-cni","kvpPath":"{huge_path}"}}"#)).into_bytes(),
+            102,
+        ),
+        ("100 KiB CNI_NETNS", cni_env("ADD", &long_netns, "net1"), netconf("1.0.0", &ipam(&pool)).into_bytes(), 103),
+        ("100 KiB CNI_IFNAME", cni_env("ADD", NO_NETNS, &long_ifname), netconf("1.0.0", &ipam(&pool)).into_bytes(), 4),
+    ];
+    for (what, env, stdin, code) in cases {
+        let out = run(&env, &stdin);
+        assert_eq!(out.error_code(), code, "{what}: {}", &out.stdout[..out.stdout.len().min(500)]);
+        assert!(out.stdout.len() < CAPPED_ANSWER, "{what}: {} bytes on stdout", out.stdout.len());
+        assert!(out.stderr.len() < CAPPED_ANSWER, "{what}: {} bytes on stderr", out.stderr.len());
+        assert!(out.error_text().contains(" bytes)"), "{what}: the cut is not marked: {}", out.stdout);
+    }
 }
 
 #[test]
