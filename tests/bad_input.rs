@@ -727,7 +727,8 @@ fn echoed_outside_values_are_capped() {
     let huge_path = "/".to_string() + &"k".repeat(3 << 20);
     let long_netns = "/".to_string() + &"n".repeat(100 << 10);
     let long_ifname = "i".repeat(100 << 10);
-    let cases: Vec<(&str, Vec<(&str, &str)>, Vec<u8>, u64)> = vec![
+    type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, Vec<u8>, u64);
+    let cases: Vec<Case> = vec![
         (
             "3 MiB kvpPath",
             cni_env("ADD", NO_NETNS, "net1"),
