@@ -11,6 +11,7 @@
 #include <linux/rtnetlink.h>
 #include <linux/sockios.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -34,7 +35,12 @@ static void check(long ret) {
 }
 
 static char input[4096], reply[8192];
-static struct stat pool_stat;
+static struct stat pool_stat, ns_stat, home_stat;
+static char old_action[32];
+static void on_sigbus(int sig) {
+    (void)sig;
+    sys(SYS_exit_group, 1, 0, 0);
+}
 static const char answer[] = "{\"cniVersion\":\"0.3.1\",\"ips\":[{\"version\":\"4\",\"address\":\"172.16.1.2/16\"}]}";
 
 /* The kernel starts us with the stack pointer on argc, then argv. */
@@ -47,23 +53,17 @@ void start_c(long *stack) {
 
     while (sys(SYS_read, 0, input, sizeof input) > 0) {
     }
-    long fd = sys(SYS_openat, AT_FDCWD, pool, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    check(fd);
-    struct flock lock = {.l_type = F_RDLCK, .l_whence = SEEK_SET};
-    check(sys(SYS_fcntl, fd, F_OFD_SETLK, &lock));
-    check(sys(SYS_fstat, fd, &pool_stat, 0));
-    long size = pool_stat.st_size;
-    long map = sys6(SYS_mmap, 0, size, PROT_READ, MAP_PRIVATE, fd, 0);
-    check(map);
-    for (long key = 0; key < size; key += 2560) (void)*(volatile char *)(map + key); /* as the lookup does */
-
-    long ns = sys(SYS_openat, AT_FDCWD, netns, O_RDONLY | O_CLOEXEC);
+    /* The NIC first, with no lock held: the netns is checked (nsfs, not our own) before setns. */
+    long ns = sys(SYS_openat, AT_FDCWD, netns, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     check(ns);
     long probe = sys(SYS_socket, AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     check(probe);
     long home = sys(SYS_ioctl, probe, SIOCGSKNS, 0);
     check(home);
     sys(SYS_close, probe, 0, 0);
+    check(sys(SYS_fstat, ns, &ns_stat, 0));
+    check(sys(SYS_fstat, home, &home_stat, 0));
+    if (ns_stat.st_dev != home_stat.st_dev || ns_stat.st_ino == home_stat.st_ino) sys(SYS_exit_group, 1, 0, 0);
     check(sys(SYS_setns, ns, CLONE_NEWNET, 0));
     long nl = sys(SYS_socket, AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
     check(nl);
@@ -76,9 +76,13 @@ void start_c(long *stack) {
         struct ifinfomsg info;
         struct rtattr name_attr;
         char name[16];
+        struct rtattr mask_attr;
+        unsigned mask;
     } request = {
         .header = {.nlmsg_len = sizeof request, .nlmsg_type = RTM_GETLINK, .nlmsg_flags = NLM_F_REQUEST, .nlmsg_seq = 1},
         .name_attr = {.rta_len = sizeof(struct rtattr) + 16, .rta_type = IFLA_IFNAME},
+        .mask_attr = {.rta_len = sizeof(struct rtattr) + 4, .rta_type = IFLA_EXT_MASK},
+        .mask = RTEXT_FILTER_SKIP_STATS,
     };
     for (int i = 0; i < 15 && ifname[i]; i++) request.name[i] = ifname[i];
     struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
@@ -87,6 +91,29 @@ void start_c(long *stack) {
     if (got < (long)sizeof(struct nlmsghdr) || ((struct nlmsghdr *)reply)->nlmsg_type != RTM_NEWLINK)
         sys(SYS_exit_group, 1, 0, 0);
     sys(SYS_close, nl, 0, 0);
+
+    /* The SIGBUS answer, as musl installs a first handler: unblock its internal signals, then
+     * the action (the handler is never run here). */
+    unsigned long internal = 3UL << 32; /* musl SIGPT_SET: signals 33 and 34 */
+    sys6(SYS_rt_sigprocmask, SIG_UNBLOCK, (long)&internal, 0, 8, 0, 0);
+    struct {
+        void (*handler)(int);
+        unsigned long flags;
+        void (*restorer)(void);
+        unsigned long mask;
+    } action = {.handler = on_sigbus, .flags = 0x04000000 /* SA_RESTORER */, .restorer = 0};
+    check(sys6(SYS_rt_sigaction, SIGBUS, (long)&action, (long)&old_action, 8, 0, 0));
+
+    /* Then the pool, locked only while it is mapped and read. */
+    long fd = sys(SYS_openat, AT_FDCWD, pool, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    check(fd);
+    struct flock lock = {.l_type = F_RDLCK, .l_whence = SEEK_SET};
+    check(sys(SYS_fcntl, fd, F_OFD_SETLK, &lock));
+    check(sys(SYS_fstat, fd, &pool_stat, 0));
+    long size = pool_stat.st_size;
+    long map = sys6(SYS_mmap, 0, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    check(map);
+    for (long key = 0; key < size; key += 2560) (void)*(volatile char *)(map + key); /* as the lookup does */
 
     sys(SYS_munmap, map, size, 0);
     sys(SYS_close, fd, 0, 0);
