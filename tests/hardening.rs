@@ -205,8 +205,8 @@ impl Drop for SmallTmpfs {
 }
 
 #[test]
-fn a_sparse_pool_on_a_full_tmpfs_gives_code_11_not_a_signal() {
-    if !have_root("a_sparse_pool_on_a_full_tmpfs_gives_code_11_not_a_signal") {
+fn a_sparse_pool_on_a_full_tmpfs_gives_a_cni_error_not_a_signal() {
+    if !have_root("a_sparse_pool_on_a_full_tmpfs_gives_a_cni_error_not_a_signal") {
         return;
     }
     let ns = Netns::new();
@@ -219,14 +219,22 @@ fn a_sparse_pool_on_a_full_tmpfs_gives_code_11_not_a_signal() {
     let mut fill = std::fs::File::create(tmpfs.0.path("fill")).unwrap();
     while fill.write_all(&[0xa5; 4096]).is_ok() {}
     drop(fill);
-    for version in ["0.3.1", "1.1.0"] {
-        let out = plugin_run("ADD", OsStr::new(&ns.path()), netconf(version, &ipam(&pool)).as_bytes());
-        assert_eq!(out.signal, None, "{version}: died of a signal: {out:?}");
-        assert_eq!(out.exit, Some(1), "{version}: {out:?}");
+    let netns_path = ns.path();
+    let cases = [
+        ("ADD", "0.3.1", netconf("0.3.1", &ipam(&pool)).into_bytes(), 11),
+        ("ADD", "1.1.0", netconf("1.1.0", &ipam(&pool)).into_bytes(), 11),
+        ("CHECK", "1.0.0", conf_with_prev("1.0.0", &pool), 11),
+        ("STATUS", "1.1.0", netconf("1.1.0", &ipam(&pool)).into_bytes(), 50),
+    ];
+    for (command, version, stdin, code) in cases {
+        let out = plugin_run(command, OsStr::new(&netns_path), &stdin);
+        assert_eq!(out.signal, None, "{command} {version}: died of a signal: {out:?}");
+        assert_eq!(out.exit, Some(1), "{command} {version}: {out:?}");
         let json = out.json();
-        assert_eq!(json["code"], 11, "{out:?}");
+        assert_eq!(json["code"], code, "{out:?}");
         assert_eq!(json["cniVersion"], version, "{out:?}");
         assert_eq!(json["msg"], "KVP pool changed or unreadable while being read; retry", "{out:?}");
+        assert!(out.stderr.starts_with(&format!("azure-ipoib-ipam-cni: {command} failed (code {code}): ")), "{out:?}");
         assert!(out.stderr.contains("SIGBUS"), "{out:?}");
     }
 }

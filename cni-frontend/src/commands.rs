@@ -53,7 +53,7 @@ pub fn status(_env: &Env, conf: &NetConf<'_>) -> Result<Vec<u8>, CniError> {
     let path = Path::new(conf.ipam.kvp_path.as_ref());
     let not_ready = |e: CniError| CniError::new(Code::NotReady, e.msg).with_details(e.details);
     let (checked, trailing) = {
-        let file = open_pool(path, conf).map_err(not_ready)?;
+        let file = open_pool(path, conf, Command::Status).map_err(not_ready)?;
         let pool = file.pool();
         let checked =
             non_empty(path, &pool).and_then(|()| IpoibData::from_pool(&pool).map_err(|e| resolve_error(e, path)));
@@ -87,7 +87,7 @@ fn assigned_address(env: &Env, conf: &NetConf<'_>) -> Result<(IpAddr, u8), CniEr
     let path = Path::new(conf.ipam.kvp_path.as_ref());
     // The lock lives as long as `file`: only this block, which does no I/O but the lookup.
     let (found, trailing) = {
-        let file = open_pool(path, conf)?;
+        let file = open_pool(path, conf, env.command)?;
         let pool = file.pool();
         (find_pair(path, &pool, mac), pool.trailing_bytes().len())
     };
@@ -116,10 +116,10 @@ fn find_pair(path: &Path, pool: &Pool<'_>, mac: Result<Mac, CniError>) -> Result
 }
 
 /// The pool at `path`, locked and mapped, with a fault inside the mapping answered as code 11.
-fn open_pool(path: &Path, conf: &NetConf<'_>) -> Result<pool_file::LockedPool, CniError> {
+fn open_pool(path: &Path, conf: &NetConf<'_>, command: Command) -> Result<pool_file::LockedPool, CniError> {
     // Installed before the mapping exists; a process that cannot install it still reads the pool
     // (a fault then kills it, as before), so the install's error is not the runtime's concern.
-    let _ = crate::sys::answer_on_sigbus(pool_fault_report(conf.cni_version));
+    let _ = crate::sys::answer_on_sigbus(pool_fault_report(command, conf.cni_version));
     Ok(pool_file::open_locked(path, conf.ipam.lock_timeout)?)
 }
 

@@ -16,7 +16,7 @@ use std::path::Path;
 
 use kvp_core::{Mac, ResolveError};
 
-use crate::cni::{CniError, CniVersion, Code};
+use crate::cni::{CniError, CniVersion, Code, Command};
 use crate::pool_file::PoolFileError;
 use crate::shown::Shown;
 use crate::sys::FaultReport;
@@ -40,47 +40,78 @@ impl From<PoolFileError> for CniError {
     }
 }
 
-/// The error for a fault inside the pool's mapping, prepared for every version: the SIGBUS
-/// handler can only write bytes that exist before the fault. Equal to what
-/// `pool_fault_error().to_json(version)` gives (a test holds them to that).
+/// The text of the error for a fault inside the pool's mapping.
+macro_rules! pool_fault_msg {
+    () => {
+        "KVP pool changed or unreadable while being read; retry"
+    };
+}
+macro_rules! pool_fault_details {
+    () => {
+        "a writer truncated it without hv_kvp_daemon's lock, or its filesystem has no room"
+    };
+}
+
+/// The error JSON for a fault inside the pool's mapping, written out at compile time: the
+/// SIGBUS handler can only write bytes that exist before the fault. A test holds it equal to
+/// `pool_fault_error(code).to_json(version)`.
 macro_rules! pool_fault_json {
-    ($version:literal) => {
+    ($code:literal, $version:literal) => {
         concat!(
             r#"{"cniVersion":""#,
             $version,
-            r#"","code":11,"msg":"KVP pool changed or unreadable while being read; retry","#,
-            r#""details":"a writer truncated it without hv_kvp_daemon's lock, or its filesystem has no room"}"#,
-            "\n"
+            r#"","code":"#,
+            $code,
+            r#","msg":""#,
+            pool_fault_msg!(),
+            r#"","details":""#,
+            pool_fault_details!(),
+            "\"}\n"
         )
     };
 }
 
-/// What the SIGBUS handler writes when the pool's mapping faults, in `version`'s JSON.
-pub fn pool_fault_report(version: CniVersion) -> &'static FaultReport {
-    macro_rules! report {
-        ($version:literal) => {{
-            static REPORT: FaultReport = FaultReport {
-                stdout: pool_fault_json!($version).as_bytes(),
-                stderr: b"azure-ipoib-ipam-cni: KVP pool changed or unreadable while being read (SIGBUS); answered code 11\n",
-            };
-            &REPORT
-        }};
-    }
-    match version {
-        CniVersion::V0_1_0 => report!("0.1.0"),
-        CniVersion::V0_2_0 => report!("0.2.0"),
-        CniVersion::V0_3_0 => report!("0.3.0"),
-        CniVersion::V0_3_1 => report!("0.3.1"),
-        CniVersion::V0_4_0 => report!("0.4.0"),
-        CniVersion::V1_0_0 => report!("1.0.0"),
-        CniVersion::V1_1_0 => report!("1.1.0"),
-    }
+/// The stderr line for the same, as `run` words every failure.
+macro_rules! pool_fault_line {
+    ($command:literal, $code:literal) => {
+        concat!(
+            "azure-ipoib-ipam-cni: ",
+            $command,
+            " failed (code ",
+            $code,
+            "): ",
+            pool_fault_msg!(),
+            " (",
+            pool_fault_details!(),
+            "; SIGBUS in the mapping)\n"
+        )
+    };
 }
 
-/// The error [`pool_fault_report`] writes, as a value.
-pub fn pool_fault_error() -> CniError {
-    CniError::new(Code::TryAgainLater, "KVP pool changed or unreadable while being read; retry")
-        .with_details("a writer truncated it without hv_kvp_daemon's lock, or its filesystem has no room")
+/// What the SIGBUS handler writes when the pool's mapping faults during `command`: code 11 in
+/// `version`'s JSON (code 50 for STATUS, which exists in 1.1.0 only).
+pub fn pool_fault_report(command: Command, version: CniVersion) -> FaultReport {
+    let stdout = match (command, version) {
+        (Command::Status, _) => pool_fault_json!(50, "1.1.0"),
+        (_, CniVersion::V0_1_0) => pool_fault_json!(11, "0.1.0"),
+        (_, CniVersion::V0_2_0) => pool_fault_json!(11, "0.2.0"),
+        (_, CniVersion::V0_3_0) => pool_fault_json!(11, "0.3.0"),
+        (_, CniVersion::V0_3_1) => pool_fault_json!(11, "0.3.1"),
+        (_, CniVersion::V0_4_0) => pool_fault_json!(11, "0.4.0"),
+        (_, CniVersion::V1_0_0) => pool_fault_json!(11, "1.0.0"),
+        (_, CniVersion::V1_1_0) => pool_fault_json!(11, "1.1.0"),
+    };
+    let stderr = match command {
+        Command::Status => pool_fault_line!("STATUS", 50),
+        Command::Check => pool_fault_line!("CHECK", 11),
+        _ => pool_fault_line!("ADD", 11),
+    };
+    FaultReport { stdout: stdout.as_bytes(), stderr: stderr.as_bytes() }
+}
+
+/// The error [`pool_fault_report`] writes, as a value: `code` is 11, or 50 for STATUS.
+pub fn pool_fault_error(code: Code) -> CniError {
+    CniError::new(code, pool_fault_msg!()).with_details(pool_fault_details!())
 }
 
 /// A pool with no whole record yet: empty, or only `trailing` bytes of a partial one.
@@ -124,11 +155,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_prepared_fault_report_is_the_error_json_of_each_version() {
+    fn the_prepared_fault_report_is_the_error_each_command_and_version_would_print() {
+        let line = |command: Command, e: &CniError| {
+            format!("azure-ipoib-ipam-cni: {} failed (code {}): {e}", command.as_str(), e.code.number())
+        };
         for version in crate::cni::version::SUPPORTED {
-            let report = pool_fault_report(version);
-            assert_eq!(report.stdout, pool_fault_error().to_json(version.as_str()), "{version}");
-            assert!(report.stderr.ends_with(b"\n"));
+            for command in [Command::Add, Command::Check] {
+                let report = pool_fault_report(command, version);
+                let error = pool_fault_error(Code::TryAgainLater);
+                assert_eq!(report.stdout, error.to_json(version.as_str()), "{version}");
+                let stderr = std::str::from_utf8(report.stderr).unwrap();
+                assert!(stderr.starts_with(&line(command, &error).trim_end_matches(')').to_string()), "{stderr}");
+            }
         }
+        let report = pool_fault_report(Command::Status, CniVersion::V1_1_0);
+        assert_eq!(report.stdout, pool_fault_error(Code::NotReady).to_json("1.1.0"));
+        assert!(report.stderr.starts_with(b"azure-ipoib-ipam-cni: STATUS failed (code 50): KVP pool changed"));
     }
 }

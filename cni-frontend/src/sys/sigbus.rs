@@ -12,12 +12,13 @@
 //! faulting load and fault again, so it never returns.
 
 use std::ffi::c_int;
-use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 
 use nix::libc;
 use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
 
 /// What the handler writes: stdout for the runtime, stderr for the operator.
+#[derive(Debug, Clone, Copy)]
 pub struct FaultReport {
     /// The CNI error JSON, newline included.
     pub stdout: &'static [u8],
@@ -25,14 +26,19 @@ pub struct FaultReport {
     pub stderr: &'static [u8],
 }
 
-/// The report of the latest [`answer_on_sigbus`]; null until then.
-static REPORT: AtomicPtr<FaultReport> = AtomicPtr::new(std::ptr::null_mut());
+/// The report of the latest [`answer_on_sigbus`], as (start, length) of each stream's bytes;
+/// null and 0 until then.
+static STDOUT: (AtomicPtr<u8>, AtomicUsize) = (AtomicPtr::new(std::ptr::null_mut()), AtomicUsize::new(0));
+static STDERR: (AtomicPtr<u8>, AtomicUsize) = (AtomicPtr::new(std::ptr::null_mut()), AtomicUsize::new(0));
 
 /// Makes a SIGBUS end the process with `report` and exit status 1. Call before touching a
-/// mapping that may fault. One `rt_sigaction` (musl adds one `rt_sigprocmask` the first time a
+/// mapping that may fault, from the thread that touches it. One `rt_sigaction` (musl adds one `rt_sigprocmask` the first time a
 /// process installs a handler).
-pub fn answer_on_sigbus(report: &'static FaultReport) -> Result<(), nix::errno::Errno> {
-    REPORT.store(std::ptr::from_ref(report).cast_mut(), Ordering::Release);
+pub fn answer_on_sigbus(report: FaultReport) -> Result<(), nix::errno::Errno> {
+    for ((start, len), bytes) in [(&STDOUT, report.stdout), (&STDERR, report.stderr)] {
+        len.store(bytes.len(), Ordering::Relaxed);
+        start.store(bytes.as_ptr().cast_mut(), Ordering::Release);
+    }
     let action = SigAction::new(SigHandler::Handler(on_sigbus), SaFlags::empty(), SigSet::empty());
     // SAFETY: `on_sigbus` is async-signal-safe (see the module doc): it reads an atomic and
     // `'static` bytes, and calls only `write` and `_exit`. No previous handler is replaced that
@@ -41,14 +47,14 @@ pub fn answer_on_sigbus(report: &'static FaultReport) -> Result<(), nix::errno::
 }
 
 extern "C" fn on_sigbus(_signal: c_int) {
-    let report = REPORT.load(Ordering::Acquire);
-    // SAFETY: `REPORT` is null or points to a `&'static FaultReport` stored before the handler
-    // was installed, so the reference is valid for the rest of the process.
-    if let Some(report) = unsafe { report.as_ref() } {
-        for (fd, bytes) in [(1, report.stdout), (2, report.stderr)] {
-            // SAFETY: `write` is async-signal-safe; `bytes` is a live `'static` slice of this
-            // length. A short or failed write cannot be helped from here.
-            let _ = unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };
+    for (fd, (start, len)) in [(1, &STDOUT), (2, &STDERR)] {
+        let start = start.load(Ordering::Acquire);
+        if !start.is_null() {
+            // SAFETY: `write` is async-signal-safe. `start` and `len` describe one `'static`
+            // slice: the only SIGBUS expected comes from touching the pool's mapping, which
+            // happens on the same thread after `answer_on_sigbus` has stored both. A short or
+            // failed write cannot be helped from here.
+            let _ = unsafe { libc::write(fd, start.cast(), len.load(Ordering::Relaxed)) };
         }
     }
     // SAFETY: `_exit` is async-signal-safe and ends the process without running anything else.
@@ -59,13 +65,11 @@ extern "C" fn on_sigbus(_signal: c_int) {
 mod tests {
     use super::*;
 
-    static REPORT_FOR_TEST: FaultReport = FaultReport { stdout: b"{}\n", stderr: b"fault\n" };
-
     #[test]
     fn installs_without_error() {
         // The handler itself runs only in a separate process: tests/hardening.rs makes the built
         // plugin fault for real and reads what it wrote.
-        answer_on_sigbus(&REPORT_FOR_TEST).unwrap();
+        answer_on_sigbus(FaultReport { stdout: b"{}\n", stderr: b"fault\n" }).unwrap();
         let default = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
         // SAFETY: restores the default action; nothing in the test process faults on purpose.
         let current = unsafe { sigaction(Signal::SIGBUS, &default) }.unwrap();
