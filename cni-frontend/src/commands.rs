@@ -115,7 +115,8 @@ fn find_pair(path: &Path, pool: &Pool<'_>, mac: Result<Mac, CniError>) -> Result
     Ok((pair.ip, mac))
 }
 
-/// The pool at `path`, locked and mapped, with a fault inside the mapping answered as code 11.
+/// The pool at `path`, locked and mapped, with a fault inside the mapping answered as a CNI
+/// error (code 11; 50 for STATUS) instead of a crash.
 fn open_pool(path: &Path, conf: &NetConf<'_>, command: Command) -> Result<pool_file::LockedPool, CniError> {
     // Installed before the mapping exists; a process that cannot install it still reads the pool
     // (a fault then kills it, as before), so the install's error is not the runtime's concern.
