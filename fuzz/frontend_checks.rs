@@ -61,13 +61,31 @@ pub fn netconf(data: &[u8]) {
             check_error(e);
         }
     }
+    match json::Value::parse(data) {
+        Ok(value) => read_every_way(value, 0),
+        Err(e) => assert_eq!(Err(e), valid, "Value::parse and validate disagree"),
+    }
     if let Ok(text) = std::str::from_utf8(data) {
-        for member in json::members(data).take(16) {
-            let _ = json::unescape(member.0);
-        }
         let _ = json::unescape(text);
+        let _ = json::fold(text);
     }
     splice_into_known_good(data);
+}
+
+/// Reads `value` as every type a decoder may ask for, and its children (a few per level) the
+/// same way: no panic, and an object's keys fold to lower case.
+fn read_every_way(value: json::Value<'_>, depth: usize) {
+    let _ = (value.str(), value.u32());
+    if let Some(elements) = value.elements() {
+        elements.take(8).for_each(|element| read_every_way(element, depth + 1));
+    }
+    if let Some(fields) = value.fields() {
+        for (key, field) in fields.take(8) {
+            assert!(key.as_deref().is_none_or(|k| !k.chars().any(|c| c.is_ascii_uppercase())), "{key:?} is not folded");
+            read_every_way(field, depth + 1);
+        }
+    }
+    assert!(depth <= json::MAX_DEPTH);
 }
 
 /// The decoded config obeys the limits decode promises.
@@ -82,6 +100,9 @@ fn check_conf(conf: &NetConf<'_>) {
     }
     if let Some(device) = &conf.device_id {
         assert!(!device.is_empty());
+    }
+    if let Some(log_file) = &conf.ipam.log_file {
+        assert!(log_file.starts_with('/') && !log_file.contains('\0'), "{log_file:?}");
     }
 }
 

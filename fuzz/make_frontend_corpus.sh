@@ -21,6 +21,7 @@ n bad_prefix_type '{"cniVersion":"0.3.1","name":"n","ipam":{"prefixLength":"16"}
 n unknown_version '{"cniVersion":"9.9.9","name":"n","ipam":{}}'
 n bad_route '{"cniVersion":"0.3.1","name":"n","ipam":{"routes":[{"dst":"10.0.0.0/33"}]}}'
 n duplicate_key '{"name":"n","name":"m","ipam":{}}'
+n go_key_matching '{"CNIVERSION":"1.1.0","Name":"n","\u0069pam":{"kvp\u0050ath":"/a"},"IPAM":{"\u212avppath":"/b","PrefixLength":24,"routes":[{"DST":"10.0.0.0/8","mtu":null}],"logFile":"/var/log/ipoib.log","logLevel":"debug"}}'
 n truncated '{"cniVersion":"0.3.1","name":"n","ipam":{'
 
 # --- netlink_reply: hand-built (the layouts of cni-frontend/src/netlink.rs's unit tests)

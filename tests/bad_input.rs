@@ -324,7 +324,8 @@ fn rows() -> Vec<Row> {
         row("no_ipam", 7, r#"add "ipam": {"type": "azure-ipoib-ipam-cni"}"#)
             .raw(r#"{"cniVersion":"0.3.1","name":"n"}"#),
         row("ipam_not_an_object", 7, "ipam must be an object").raw(r#"{"cniVersion":"0.3.1","name":"n","ipam":[]}"#),
-        row("duplicate_key", 7, "a key that appears twice").raw(r#"{"name":"n","ipam":{},"name":"m"}"#),
+        // A repeated key is no error (the last one counts, as in Go), so this is a bad last `ipam`.
+        row("duplicate_key_last_one_counts", 7, "ipam must be an object").raw(r#"{"name":"n","ipam":{},"ipam":[]}"#),
         row("cni_version_not_a_string", 7, "cniVersion must be a string")
             .raw(r#"{"cniVersion":1.0,"name":"n","ipam":{}}"#),
         row("ipam_type_not_a_string", 7, "ipam.type must be a string").ipam("type", "42"),

@@ -9,6 +9,7 @@ use std::path::Path;
 
 use kvp_core::{IpoibData, Mac, Pool};
 
+use crate::call_log::CallLog;
 use crate::cni::netconf::{self, NetConf};
 use crate::cni::result;
 use crate::cni::{CniError, CniVersion, Code, Command, Env};
@@ -18,8 +19,8 @@ use crate::pool_file;
 use crate::shown::Shown;
 
 /// ADD: the NIC's address from KVP, as a result of the config's version.
-pub fn add(env: &Env, conf: &NetConf<'_>) -> Result<Vec<u8>, CniError> {
-    let (addr, prefix) = assigned_address(env, conf)?;
+pub fn add(env: &Env, conf: &NetConf<'_>, log: &mut CallLog) -> Result<Vec<u8>, CniError> {
+    let (addr, prefix) = assigned_address(env, conf, log)?;
     Ok(result::add_result(conf.cni_version, addr, prefix, &conf.ipam.routes))
 }
 
@@ -29,10 +30,10 @@ pub fn del(_env: &Env, _conf: &NetConf<'_>) -> Result<Vec<u8>, CniError> {
 }
 
 /// CHECK (0.4.0+): the address in `prevResult` must be the one KVP assigns now.
-pub fn check(env: &Env, conf: &NetConf<'_>) -> Result<Vec<u8>, CniError> {
+pub fn check(env: &Env, conf: &NetConf<'_>, log: &mut CallLog) -> Result<Vec<u8>, CniError> {
     require(conf.cni_version.has_check(), Command::Check, conf.cni_version, "0.4.0")?;
     let previous = netconf::prev_result_addresses(conf)?;
-    let (addr, prefix) = assigned_address(env, conf)?;
+    let (addr, prefix) = assigned_address(env, conf, log)?;
     if previous.contains(&(addr, prefix)) {
         return Ok(Vec::new());
     }
@@ -82,15 +83,20 @@ pub fn version(stdin: &[u8]) -> Vec<u8> {
 /// across the netns, netlink or sysfs work, whatever `CNI_NETNS` makes them do. The lookup's
 /// error waits until the pool has been checked, so a pool that is not ready still fails first,
 /// and the same way for every NIC.
-fn assigned_address(env: &Env, conf: &NetConf<'_>) -> Result<(IpAddr, u8), CniError> {
+fn assigned_address(env: &Env, conf: &NetConf<'_>, log: &mut CallLog) -> Result<(IpAddr, u8), CniError> {
+    let mark = log.mark();
     let mac = nic::mac(env, conf, Path::new(nic::SYSFS_ROOT));
+    log.mac = mac.as_ref().ok().copied();
+    log.debug(mark, || format!("NIC lookup {}", if mac.is_ok() { "found the MAC" } else { "failed" }));
     let path = Path::new(conf.ipam.kvp_path.as_ref());
     // The lock lives as long as `file`: only this block, which does no I/O but the lookup.
+    let mark = log.mark();
     let (found, trailing) = {
         let file = open_pool(path, conf, env.command)?;
         let pool = file.pool();
         (find_pair(path, &pool, mac), pool.trailing_bytes().len())
     };
+    log.debug(mark, || format!("KVP pool {} locked (after any writer), read and unlocked", Shown::path(path)));
     warn_partial(path, trailing);
     let (ip, mac) = found?;
     let prefix = conf.ipam.prefix_length;
@@ -102,6 +108,7 @@ fn assigned_address(env: &Env, conf: &NetConf<'_>) -> Result<(IpAddr, u8), CniEr
             ),
         ));
     }
+    log.address = Some(format!("{ip}/{prefix}"));
     Ok((ip, prefix))
 }
 

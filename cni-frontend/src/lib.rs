@@ -6,6 +6,7 @@
 #![deny(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+pub mod call_log;
 pub mod cni;
 pub mod commands;
 pub mod error_codes;

@@ -6,6 +6,7 @@
 use std::ffi::OsString;
 use std::io::{Read, Write};
 
+use crate::call_log::CallLog;
 use crate::cni::{self, netconf, CniError, CniVersion, Code, Command};
 use crate::commands;
 
@@ -21,7 +22,7 @@ pub fn run(
     stderr: &mut impl Write,
 ) -> i32 {
     let mut input = Vec::new();
-    let outcome = execute(var, stdin, &mut input);
+    let outcome = execute(var, stdin, &mut input, stderr);
     let (bytes, code) = match outcome {
         Ok(bytes) => (bytes, 0),
         Err((command, e)) => {
@@ -39,6 +40,7 @@ fn execute(
     var: impl Fn(&str) -> Option<OsString>,
     stdin: &mut impl Read,
     input: &mut Vec<u8>,
+    stderr: &mut impl Write,
 ) -> Result<Vec<u8>, (&'static str, CniError)> {
     let env = cni::env::read(var).map_err(|e| ("command", e))?;
     let name = env.command.as_str();
@@ -47,14 +49,16 @@ fn execute(
         return Ok(commands::version(input));
     }
     let conf = netconf::decode(input).map_err(|e| (name, e))?;
+    let mut log = CallLog::start(&conf.ipam);
     let result = match env.command {
-        Command::Add => commands::add(&env, &conf),
+        Command::Add => commands::add(&env, &conf, &mut log),
         Command::Del => commands::del(&env, &conf),
-        Command::Check => commands::check(&env, &conf),
+        Command::Check => commands::check(&env, &conf, &mut log),
         Command::Status => commands::status(&env, &conf),
         Command::Gc => commands::gc(&env, &conf),
         Command::Version => Ok(commands::version(input)),
     };
+    log.finish(&env, &result, stderr);
     result.map_err(|e| (name, e))
 }
 

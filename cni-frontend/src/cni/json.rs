@@ -1,16 +1,20 @@
-//! A small validating JSON scanner: the guard in front of serde-json-core.
+//! A validating JSON scanner, and typed reads of what it validated.
 //!
-//! serde-json-core decodes typed fields fast and without a heap, but it has no nesting limit (a
-//! million nested arrays overflow the stack), skips unknown scalars without validating them, and
-//! hands `&str` fields over still escaped. This module closes those gaps in one linear pass:
+//! The config is read in two linear passes: [`validate`] checks RFC 8259 syntax and bounds
+//! nesting, iteratively (no recursion), so "not JSON" (CNI code 6) is told apart from "JSON of
+//! the wrong shape" (code 7); then the netconf decoder reads the members it needs through
+//! [`Value`], skipping the rest with the same scanner.
 //!
-//! - [`validate`] checks RFC 8259 syntax and bounds nesting, iteratively (no recursion), so
-//!   "not JSON" (CNI code 6) is told apart from "JSON of the wrong shape" (code 7);
-//! - [`members`] walks one object's members as raw slices, so an error can name its field;
-//! - [`unescape`] decodes the string fields we actually use, borrowing when there is no escape.
+//! Why not a serde `Deserializer`: the runtime, Multus and host-device read the same bytes with
+//! Go's `encoding/json`, which matches keys ignoring case, lets the last duplicate win and treats
+//! `null` as "leave the field alone". serde-json-core does none of that (it compares raw keys
+//! exactly, rejects duplicates, has no nesting limit and cannot decode a UTF-16 surrogate pair),
+//! and serde_json's derive has the same key rules at several times the size. [`Value::fields`]
+//! gives Go's view of an object in a few lines.
 
 use std::borrow::Cow;
 use std::fmt;
+use std::iter;
 
 /// Deepest nesting accepted. Real netconfs nest about 5 levels.
 pub const MAX_DEPTH: usize = 128;
@@ -68,93 +72,106 @@ pub fn validate(input: &[u8]) -> Result<(), JsonError> {
     Ok(())
 }
 
-/// The members of the object `input` (which must have passed [`validate`]): raw key text (still
-/// escaped) and the raw bytes of each value. Yields nothing if `input` is not an object.
-pub fn members(input: &[u8]) -> impl Iterator<Item = (&str, &[u8])> {
-    let mut scanner = Scanner { input, pos: 0 };
-    scanner.skip_ws();
-    let is_object = scanner.peek() == Some(b'{');
-    scanner.pos += 1;
-    let mut done = !is_object;
-    std::iter::from_fn(move || {
-        if done {
-            return None;
-        }
-        let member = scanner.next_member();
-        done = member.is_none();
-        member
-    })
-}
+/// A key folded for matching, as [`Value::fields`] yields it.
+pub type FoldedKey = heapless::String<16>;
 
-/// The elements of the array `input` (which must have passed [`validate`]), as raw bytes, or
-/// `None` if `input` is not an array. Lets a caller decode one element at a time.
-pub fn elements(input: &[u8]) -> Option<impl Iterator<Item = &[u8]>> {
-    let mut scanner = Scanner { input, pos: 0 };
-    scanner.skip_ws();
-    if scanner.peek() != Some(b'[') {
-        return None;
+/// One JSON value from input that passed [`validate`], read as the type a field expects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Value<'a>(&'a [u8]);
+
+impl<'a> Value<'a> {
+    /// `input` as one JSON value, once [`validate`] has accepted it.
+    pub fn parse(input: &'a [u8]) -> Result<Value<'a>, JsonError> {
+        validate(input)?;
+        Ok(Value(input.trim_ascii()))
     }
-    scanner.pos += 1;
-    Some(std::iter::from_fn(move || scanner.next_element()))
+
+    /// The text of a string, unescaped; `None` for any other value.
+    pub fn str(self) -> Option<Cow<'a, str>> {
+        let body = self.0.strip_prefix(b"\"")?.strip_suffix(b"\"")?;
+        std::str::from_utf8(body).ok().map(unescape)
+    }
+
+    /// A whole number from 0 to `u32::MAX`, written without fraction or exponent (Go's integer
+    /// fields refuse those too); `None` for anything else.
+    pub fn u32(self) -> Option<u32> {
+        std::str::from_utf8(self.0).ok()?.parse().ok()
+    }
+
+    /// The elements of an array; `None` for any other value.
+    pub fn elements(self) -> Option<impl Iterator<Item = Value<'a>>> {
+        let mut scanner = Scanner::inside(self.0, b'[')?;
+        Some(iter::from_fn(move || scanner.next_element().map(Value)))
+    }
+
+    /// The members of an object as Go's `encoding/json` applies them to a struct; `None` for any
+    /// other value. Each key comes unescaped and [`fold`]ed, so a decoder matches it to a field
+    /// ignoring case; members come in order, so assigning each makes the last duplicate win; and
+    /// members whose value is `null` are left out, as Go leaves the field as it was.
+    pub fn fields(self) -> Option<impl Iterator<Item = (Option<FoldedKey>, Value<'a>)>> {
+        let mut scanner = Scanner::inside(self.0, b'{')?;
+        let members = iter::from_fn(move || scanner.next_member());
+        Some(members.filter(|(_, value)| *value != b"null").map(|(key, value)| (fold(&unescape(key)), Value(value))))
+    }
 }
 
-/// The member `key` of object `input`, if present (the last one, if repeated).
-pub fn member<'a>(input: &'a [u8], key: &str) -> Option<&'a [u8]> {
-    members(input).filter(|(k, _)| *k == key).last().map(|(_, v)| v)
+/// A key as Go's `encoding/json` compares it with a field name: ASCII letters in lower case, and
+/// the two non-ASCII letters that Unicode folds onto ASCII ones (U+212A KELVIN SIGN onto `k`,
+/// U+017F LONG S onto `s`) replaced by them. `None` when it is too long to name any field.
+///
+/// Go prefers an exact match over a case-insensitive one, which only matters between fields whose
+/// names fold alike; matching folded keys in one `match` keeps such names out (rustc flags the
+/// second arm as unreachable).
+pub fn fold(key: &str) -> Option<FoldedKey> {
+    let mut folded = FoldedKey::new();
+    for c in key.chars() {
+        let c = match c {
+            '\u{212a}' => 'k',
+            '\u{17f}' => 's',
+            c => c.to_ascii_lowercase(),
+        };
+        folded.push(c).ok()?;
+    }
+    Some(folded)
 }
 
-/// Decodes the escapes of a raw JSON string body (without quotes). Borrows when there are none.
-/// Input that did not pass [`validate`] may decode lossily, never panics.
+/// Decodes the escapes of a JSON string body (without quotes), borrowing when there are none.
+/// A run of `\uXXXX` escapes is UTF-16: a surrogate pair makes one character, and a lone
+/// surrogate becomes U+FFFD, as in Go. Input that did not pass [`validate`] decodes lossily,
+/// never panics.
 pub fn unescape(raw: &str) -> Cow<'_, str> {
     if !raw.contains('\\') {
         return Cow::Borrowed(raw);
     }
     let mut out = String::with_capacity(raw.len());
-    let mut chars = raw.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
+    let mut rest = raw;
+    while let Some((plain, escape)) = rest.find('\\').and_then(|at| rest.split_at_checked(at)) {
+        out.push_str(plain);
+        rest = escape;
+        let units = iter::from_fn(|| {
+            let unit = u16::from_str_radix(rest.strip_prefix("\\u")?.get(..4)?, 16).ok()?;
+            rest = rest.get(6..)?;
+            Some(unit)
+        });
+        let before = out.len();
+        out.extend(char::decode_utf16(units).map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER)));
+        if out.len() > before {
             continue;
         }
-        match chars.next() {
-            Some('n') => out.push('\n'),
-            Some('t') => out.push('\t'),
-            Some('r') => out.push('\r'),
-            Some('b') => out.push('\u{8}'),
-            Some('f') => out.push('\u{c}'),
-            Some('u') => {
-                let first = hex4(&mut chars);
-                let code = match first {
-                    Some(hi @ 0xd800..=0xdbff) => {
-                        let rest = chars.as_str();
-                        match rest
-                            .strip_prefix("\\u")
-                            .and_then(|r| r.get(..4))
-                            .and_then(|h| u32::from_str_radix(h, 16).ok())
-                        {
-                            Some(lo @ 0xdc00..=0xdfff) => {
-                                chars = rest.get(6..).unwrap_or_default().chars();
-                                Some(0x10000 + ((hi - 0xd800) << 10) + (lo - 0xdc00))
-                            }
-                            _ => None,
-                        }
-                    }
-                    other => other,
-                };
-                out.push(code.and_then(char::from_u32).unwrap_or(char::REPLACEMENT_CHARACTER));
-            }
-            Some(other) => out.push(other), // `\"`, `\\`, `\/`
-            None => {}
-        }
+        let mut chars = rest.get(1..).unwrap_or_default().chars();
+        let escaped = chars.next();
+        rest = chars.as_str();
+        out.extend(escaped.map(|c| match c {
+            'n' => '\n',
+            't' => '\t',
+            'r' => '\r',
+            'b' => '\u{8}',
+            'f' => '\u{c}',
+            other => other, // `\"`, `\\`, `\/`
+        }));
     }
+    out.push_str(rest);
     Cow::Owned(out)
-}
-
-fn hex4(chars: &mut std::str::Chars<'_>) -> Option<u32> {
-    let rest = chars.as_str();
-    let value = rest.get(..4).and_then(|h| u32::from_str_radix(h, 16).ok())?;
-    *chars = rest.get(4..).unwrap_or_default().chars();
-    Some(value)
 }
 
 struct Scanner<'a> {
@@ -163,6 +180,11 @@ struct Scanner<'a> {
 }
 
 impl<'a> Scanner<'a> {
+    /// A scanner just inside the container `input` (a validated value) opens with `open`.
+    fn inside(input: &'a [u8], open: u8) -> Option<Self> {
+        (input.first() == Some(&open)).then_some(Scanner { input, pos: 1 })
+    }
+
     fn peek(&self) -> Option<u8> {
         self.input.get(self.pos).copied()
     }
@@ -346,7 +368,7 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// The next element of the array being walked by [`elements`], or `None` at its end.
+    /// The next element of the array being walked by [`Value::elements`], or `None` at its end.
     fn next_element(&mut self) -> Option<&'a [u8]> {
         self.skip_separator();
         if matches!(self.peek(), None | Some(b']')) {
@@ -358,7 +380,8 @@ impl<'a> Scanner<'a> {
         self.input.get(start..end)
     }
 
-    /// The next member of the object being walked by [`members`], or `None` at its end.
+    /// The next member of the object being walked by [`Value::fields`] (its key still escaped),
+    /// or `None` at its end.
     fn next_member(&mut self) -> Option<(&'a str, &'a [u8])> {
         self.skip_separator();
         if self.peek() != Some(b'"') {
@@ -442,29 +465,43 @@ mod tests {
         assert_eq!(kind(&very_deep), Some(JsonErrorKind::TooDeep));
     }
 
-    #[test]
-    fn walks_members() {
-        let input = br#" { "a" : 1 , "b\"" : {"x": [1, {"y": 2}]}, "c": "s" } "#;
-        let got: Vec<_> = members(input).collect();
-        assert_eq!(
-            got,
-            [("a", b"1".as_slice()), ("b\\\"", br#"{"x": [1, {"y": 2}]}"#.as_slice()), ("c", b"\"s\"".as_slice())]
-        );
-        assert_eq!(member(input, "c"), Some(b"\"s\"".as_slice()));
-        assert_eq!(member(br#"{"a":1,"a":2}"#, "a"), Some(b"2".as_slice()));
-        assert_eq!(members(b"[1]").count(), 0);
-        assert_eq!(members(b"{}").count(), 0);
+    fn fields(input: &[u8]) -> Vec<(Option<String>, &[u8])> {
+        let fields = Value::parse(input).unwrap().fields().unwrap();
+        fields.map(|(key, value)| (key.map(|k| k.to_string()), value.0)).collect()
     }
 
     #[test]
-    fn walks_elements() {
-        let input = br#" [ 1, {"a": [2, 3]} ,"x" , [] ] "#;
-        let items: Vec<&[u8]> = elements(input).unwrap().collect();
+    fn fields_are_what_go_assigns() {
+        let input = br#" { "a" : 1 , "B\"" : {"x": [1, {"y": 2}]}, "n": null, "\u0043": "s", "K\u017f\u212a": 0,
+            "a_key_longer_than_sixteen_bytes": 1 } "#;
+        let want: [(Option<&str>, &[u8]); 5] = [
+            (Some("a"), b"1"),
+            (Some("b\""), br#"{"x": [1, {"y": 2}]}"#),
+            (Some("c"), br#""s""#),
+            (Some("ksk"), b"0"),
+            (None, b"1"),
+        ];
+        assert_eq!(fields(input), want.map(|(k, v)| (k.map(String::from), v)));
+        assert!(fields(b"{}").is_empty());
+        assert!(Value::parse(b"[1]").unwrap().fields().is_none());
+    }
+
+    #[test]
+    fn elements_and_scalars() {
+        let items: Vec<&[u8]> =
+            Value::parse(br#" [ 1, {"a": [2, 3]} ,"x" , [] ] "#).unwrap().elements().unwrap().map(|v| v.0).collect();
         assert_eq!(items, [&b"1"[..], br#"{"a": [2, 3]}"#, br#""x""#, b"[]"]);
-        assert_eq!(elements(b"[]").unwrap().count(), 0);
-        assert_eq!(elements(b" [ ] ").unwrap().count(), 0);
-        assert!(elements(b"{}").is_none());
-        assert!(elements(b"null").is_none());
+        assert_eq!(Value::parse(b" [ ] ").unwrap().elements().unwrap().count(), 0);
+        assert!(Value::parse(b"{}").unwrap().elements().is_none());
+        fn scalar(text: &str) -> Value<'_> {
+            Value::parse(text.as_bytes()).unwrap()
+        }
+        assert_eq!(scalar("4294967295").u32(), Some(u32::MAX));
+        for not_u32 in ["4294967296", "-1", "1.0", "1e1", "\"1\"", "null"] {
+            assert_eq!(scalar(not_u32).u32(), None, "{not_u32}");
+        }
+        assert_eq!(scalar(r#""a\/b""#).str().as_deref(), Some("a/b"));
+        assert_eq!(scalar("1").str(), None);
     }
 
     #[test]
@@ -473,7 +510,9 @@ mod tests {
         assert_eq!(unescape(r"\/var\/lib\/hyperv\/.kvp_pool_0"), "/var/lib/hyperv/.kvp_pool_0");
         assert_eq!(unescape(r#"a\"b\\c\n\t\u00e9\ud83d\ude00"#), "a\"b\\c\n\té😀");
         assert_eq!(unescape(r"\ud83d"), "\u{fffd}");
-        assert_eq!(unescape(r"\u12"), "\u{fffd}12");
+        assert_eq!(unescape(r"\ud83d\u0041\ude00x"), "\u{fffd}A\u{fffd}x");
+        // Unvalidated input: lossy, never a panic or a hang.
+        assert_eq!(unescape(r"\u12"), "u12");
         assert_eq!(unescape("\\"), "");
     }
 }

@@ -1,23 +1,25 @@
-//! The network config on stdin, decoded without a heap on the common path.
+//! The network config on stdin, decoded without serde in one typed walk.
 //!
 //! The plugin sees the whole config its parent (host-device) was given: `type: host-device`,
 //! `device`, `runtimeConfig`, `args`, `prevResult`, Multus's top-level `deviceID`/`pciBusID` and
 //! whatever else. Only a handful of fields matter here; everything else is skipped.
 //!
-//! Decoding is three steps: [`json::validate`] (syntax and nesting depth → code 6),
-//! serde-json-core into borrowed wire structs (fast path), and, only when that fails,
-//! [`diagnose`] to name the field with the wrong type (code 7).
+//! [`json::validate`] first checks syntax and nesting depth (code 6). Then one walk reads every
+//! field this plugin uses, routes and `prevResult.ips` included; each field's name, type and rule
+//! sit in one `match` arm, and the first bad one is named by its key path (code 7). Keys are
+//! matched as Go's `encoding/json` matches them (see [`json::Value::fields`]), because the
+//! runtime, Multus and host-device read the same bytes with it: escapes decoded, case ignored,
+//! the last duplicate wins, `null` changes nothing.
 
 use std::borrow::Cow;
-use std::net::IpAddr;
+use std::fmt::Display;
+use std::net::{IpAddr, Ipv4Addr};
+use std::ops::RangeInclusive;
 use std::path::Path;
 use std::time::Duration;
 
-use serde::de::IgnoredAny;
-use serde::Deserialize;
-
 use super::error::{CniError, Code};
-use super::json;
+use super::json::Value;
 use super::version::{CniVersion, SUPPORTED};
 
 /// Where hv_kvp_daemon keeps pool 0 (host → guest data).
@@ -30,6 +32,13 @@ pub const DEFAULT_LOCK_TIMEOUT_MS: u32 = 2000;
 pub const MAX_LOCK_TIMEOUT_MS: u32 = 60_000;
 /// Most routes a config may list.
 pub const MAX_ROUTES: usize = 64;
+/// Most addresses read from `prevResult.ips`.
+pub const MAX_PREV_IPS: usize = 64;
+
+/// An address and its prefix length.
+pub type Cidr = (IpAddr, u8);
+/// A placeholder until a route's `dst` is read.
+const UNSPECIFIED: Cidr = (IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0);
 
 /// The parts of the network config this plugin uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,8 +50,9 @@ pub struct NetConf<'a> {
     /// The NIC's PCI address, for the sysfs fallback: `runtimeConfig.deviceID`, else Multus's
     /// top-level `deviceID` or `pciBusID`.
     pub device_id: Option<Cow<'a, str>>,
-    /// The raw config, for the parts only one command needs (`prevResult` for CHECK).
-    pub raw: &'a [u8],
+    /// `prevResult.ips[].address`, if there is a `prevResult`. Only CHECK reads it, so a bad one
+    /// fails CHECK alone.
+    pub prev_result: Option<Result<Vec<Cidr>, CniError>>,
 }
 
 /// The `ipam` section.
@@ -56,13 +66,41 @@ pub struct IpamConf<'a> {
     pub routes: Vec<Route>,
     /// `lockTimeoutMs`.
     pub lock_timeout: Duration,
+    /// `logFile`: where each call appends its line, if anywhere.
+    pub log_file: Option<Cow<'a, str>>,
+    /// `logLevel`: which calls and lines go into `logFile`.
+    pub log_level: LogLevel,
+}
+
+impl Default for IpamConf<'_> {
+    fn default() -> Self {
+        IpamConf {
+            kvp_path: Cow::Borrowed(DEFAULT_KVP_PATH),
+            prefix_length: DEFAULT_PREFIX_LENGTH,
+            routes: Vec::new(),
+            lock_timeout: Duration::from_millis(DEFAULT_LOCK_TIMEOUT_MS.into()),
+            log_file: None,
+            log_level: LogLevel::Info,
+        }
+    }
+}
+
+/// `ipam.logLevel`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LogLevel {
+    /// Failed calls only.
+    Error,
+    /// One line per call.
+    Info,
+    /// One line per call, and a few lines of detail.
+    Debug,
 }
 
 /// A route to put in the result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Route {
     /// Destination network.
-    pub dst: (IpAddr, u8),
+    pub dst: Cidr,
     /// Next hop, if any.
     pub gw: Option<IpAddr>,
     /// 1.1.0 extras, passed through unchanged.
@@ -77,109 +115,64 @@ pub struct Route {
     pub scope: Option<u32>,
 }
 
-#[derive(Deserialize)]
-struct WireConf<'a> {
-    #[serde(rename = "cniVersion", borrow)]
-    cni_version: Option<&'a str>,
-    #[serde(borrow)]
-    name: Option<&'a str>,
-    #[serde(borrow)]
-    ipam: Option<WireIpam<'a>>,
-    #[serde(rename = "deviceID", borrow)]
-    device_id: Option<&'a str>,
-    #[serde(rename = "pciBusID", borrow)]
-    pci_bus_id: Option<&'a str>,
-    #[serde(rename = "runtimeConfig", borrow)]
-    runtime_config: Option<WireRuntimeConfig<'a>>,
-}
-
-#[derive(Deserialize)]
-struct WireRuntimeConfig<'a> {
-    #[serde(rename = "deviceID", borrow)]
-    device_id: Option<&'a str>,
-}
-
-#[derive(Deserialize)]
-struct WireIpam<'a> {
-    #[serde(rename = "type", borrow)]
-    _type: Option<IgnoredStr<'a>>,
-    #[serde(rename = "kvpPath", borrow)]
-    kvp_path: Option<&'a str>,
-    #[serde(rename = "prefixLength")]
-    prefix_length: Option<u8>,
-    #[serde(rename = "lockTimeoutMs")]
-    lock_timeout_ms: Option<u32>,
-    /// Decoded by [`routes`], one element at a time (see [`typed_elements`]).
-    routes: Option<IgnoredAny>,
-}
-
-/// A string we only need to be a string.
-#[derive(Deserialize)]
-struct IgnoredStr<'a>(
-    #[serde(borrow)]
-    #[allow(dead_code)]
-    &'a str,
-);
-
-#[derive(Deserialize)]
-struct WireRoute<'a> {
-    #[serde(borrow)]
-    dst: &'a str,
-    #[serde(borrow)]
-    gw: Option<&'a str>,
-    mtu: Option<u32>,
-    advmss: Option<u32>,
-    priority: Option<u32>,
-    table: Option<u32>,
-    scope: Option<u32>,
-}
+const VERSION_RULE: &str = "a string such as \"1.0.0\"";
+const PCI_RULE: &str = "a string (PCI address)";
+const PATH_TYPE_RULE: &str = "a string holding an absolute path";
+const PATH_RULE: &str = "an absolute path without NUL bytes";
+const PREFIX_RULE: &str = "an integer from 1 to 32 (IPv4) or 128 (IPv6)";
+const LOCK_TIMEOUT_RULE: &str = "an integer number of milliseconds from 0 to 60000";
+const LOG_LEVEL_RULE: &str = "\"error\", \"info\" or \"debug\"";
+const ROUTES_RULE: &str = "an array of at most 64 objects like {\"dst\": \"10.0.0.0/8\", \"gw\": \"10.0.0.1\"}";
+const PREV_IPS_RULE: &str = "an array of at most 64 objects whose \"address\" is a CIDR";
 
 /// The version a config declares, for commands that must answer in it before (or without)
 /// decoding the rest. `None` if stdin is not a JSON object with a supported `cniVersion`.
 pub fn declared_version(stdin: &[u8]) -> Option<CniVersion> {
-    #[derive(Deserialize)]
-    struct VersionOnly<'a> {
-        #[serde(rename = "cniVersion", borrow)]
-        cni_version: Option<&'a str>,
-    }
-    json::validate(stdin).ok()?;
-    let (conf, _) = serde_json_core::from_slice::<VersionOnly>(stdin).ok()?;
-    CniVersion::parse(&json::unescape(conf.cni_version?))
+    let fields = Value::parse(stdin).ok()?.fields()?;
+    let (_, version) = fields.filter(|(key, _)| key.as_deref() == Some("cniversion")).last()?;
+    CniVersion::parse(&version.str()?)
 }
 
-/// Decodes and checks a network config.
+/// Decodes and checks a network config as ADD (and every other command) reads it. The error
+/// names the first bad key by its path, such as `ipam.routes[3].dst`.
 pub fn decode(stdin: &[u8]) -> Result<NetConf<'_>, CniError> {
     if stdin.iter().all(u8::is_ascii_whitespace) {
         return Err(CniError::new(Code::Decode, "no network config on stdin")
             .with_details("the runtime must pass the network config as JSON on stdin"));
     }
-    json::validate(stdin)
+    let top = Value::parse(stdin)
         .map_err(|e| CniError::new(Code::Decode, format!("network config on stdin is not valid JSON: {e}")))?;
-    let wire = match serde_json_core::from_slice::<WireConf>(stdin) {
-        Ok((wire, _)) => wire,
-        Err(_) => return Err(diagnose(stdin)),
-    };
+    let fields =
+        top.fields().ok_or_else(|| CniError::new(Code::InvalidConfig, "network config must be a JSON object"))?;
+    let (mut version, mut name, mut ipam, mut prev_result) = (None, None, None, None);
+    let (mut device_id, mut pci_bus_id, mut runtime_device_id) = (None, None, None);
+    for (key, value) in fields {
+        match key.as_deref() {
+            Some("cniversion") => version = Some(string(value, "cniVersion", VERSION_RULE)?),
+            Some("name") => name = Some(string(value, "name", "a string")?),
+            Some("ipam") => ipam = Some(ipam_conf(value)?),
+            Some("deviceid") => device_id = Some(string(value, "deviceID", PCI_RULE)?),
+            Some("pcibusid") => pci_bus_id = Some(string(value, "pciBusID", PCI_RULE)?),
+            Some("runtimeconfig") => runtime_device_id = runtime_config_device_id(value)?,
+            Some("prevresult") => prev_result = Some(prev_result_ips(value)),
+            _ => {}
+        }
+    }
 
-    let version_text = wire.cni_version.map(json::unescape);
-    let cni_version = match version_text.as_deref() {
+    let cni_version = match version.as_deref() {
         None => CniVersion::V0_1_0,
         Some(text) => CniVersion::parse(text).ok_or_else(|| unsupported_version(text))?,
     };
-    if wire.name.is_none_or(|n| n.is_empty()) {
+    if name.is_none_or(|n| n.is_empty()) {
         return Err(CniError::new(Code::InvalidConfig, "network config has no \"name\"")
             .with_details("every CNI network config needs a non-empty name"));
     }
-    let ipam = wire.ipam.ok_or_else(|| {
+    let ipam = ipam.ok_or_else(|| {
         CniError::new(Code::InvalidConfig, "network config has no \"ipam\" section")
             .with_details("add \"ipam\": {\"type\": \"azure-ipoib-ipam-cni\"}")
     })?;
-    let device_id = wire.runtime_config.and_then(|r| r.device_id).or(wire.device_id).or(wire.pci_bus_id);
-    Ok(NetConf {
-        cni_version,
-        ipam: ipam_conf(ipam, stdin)?,
-        device_id: device_id.filter(|d| !d.is_empty()).map(json::unescape),
-        raw: stdin,
-    })
+    let device_id = [runtime_device_id, device_id, pci_bus_id].into_iter().flatten().find(|d| !d.is_empty());
+    Ok(NetConf { cni_version, ipam, device_id, prev_result })
 }
 
 fn unsupported_version(text: &str) -> CniError {
@@ -191,72 +184,119 @@ fn unsupported_version(text: &str) -> CniError {
     .with_details(format!("supported versions: {}", supported.join(", ")))
 }
 
-fn ipam_conf<'a>(wire: WireIpam<'a>, stdin: &'a [u8]) -> Result<IpamConf<'a>, CniError> {
-    let kvp_path = wire.kvp_path.map(json::unescape).unwrap_or(Cow::Borrowed(DEFAULT_KVP_PATH));
-    if !Path::new(kvp_path.as_ref()).is_absolute() || kvp_path.contains('\0') {
-        return Err(invalid_field("ipam.kvpPath", "an absolute path without NUL bytes"));
-    }
-    let prefix_length = wire.prefix_length.unwrap_or(DEFAULT_PREFIX_LENGTH);
-    if !(1..=128).contains(&prefix_length) {
-        return Err(invalid_field("ipam.prefixLength", PREFIX_RULE));
-    }
-    let lock_timeout_ms = wire.lock_timeout_ms.unwrap_or(DEFAULT_LOCK_TIMEOUT_MS);
-    if lock_timeout_ms > MAX_LOCK_TIMEOUT_MS {
-        return Err(invalid_field("ipam.lockTimeoutMs", LOCK_TIMEOUT_RULE));
-    }
-    let routes = match wire.routes {
-        None => Vec::new(),
-        // Found by the typed decode, so present; an empty slice would fail as "not an array".
-        Some(_) => routes(json::member(stdin, "ipam").and_then(|i| json::member(i, "routes")).unwrap_or_default())?,
-    };
-    Ok(IpamConf { kvp_path, prefix_length, routes, lock_timeout: Duration::from_millis(lock_timeout_ms.into()) })
-}
-
-/// `ipam.routes` (raw JSON, not null): every element typed first, then each checked.
-fn routes(raw: &[u8]) -> Result<Vec<Route>, CniError> {
-    let wires =
-        typed_elements::<WireRoute>(raw, MAX_ROUTES).ok_or_else(|| invalid_field("ipam.routes", ROUTES_RULE))?;
-    wires.iter().enumerate().map(|(index, wire)| route(index, wire)).collect()
-}
-
-/// The elements of the JSON array `raw` decoded as `T`, one at a time onto the heap: a typed
-/// decode of a whole `heapless::Vec` held several copies of it on the stack, ~40 KiB of page
-/// faults on every run. `None` if `raw` is not an array of at most `max` well-typed elements.
-fn typed_elements<'a, T: Deserialize<'a>>(raw: &'a [u8], max: usize) -> Option<Vec<T>> {
-    let mut typed = Vec::new();
-    for element in json::elements(raw)? {
-        if typed.len() == max {
-            return None;
+fn ipam_conf(value: Value<'_>) -> Result<IpamConf<'_>, CniError> {
+    let mut ipam = IpamConf::default();
+    for (key, value) in value.fields().ok_or_else(|| invalid_field("ipam", "an object"))? {
+        match key.as_deref() {
+            Some("type") => {
+                string(value, "ipam.type", "a string")?;
+            }
+            Some("kvppath") => ipam.kvp_path = absolute_path(value, "ipam.kvpPath")?,
+            Some("prefixlength") => ipam.prefix_length = number(value, "ipam.prefixLength", 1..=128, PREFIX_RULE)?,
+            Some("locktimeoutms") => {
+                let ms = number(value, "ipam.lockTimeoutMs", 0..=MAX_LOCK_TIMEOUT_MS, LOCK_TIMEOUT_RULE)?;
+                ipam.lock_timeout = Duration::from_millis(ms.into());
+            }
+            Some("routes") => ipam.routes = routes(value)?,
+            Some("logfile") => ipam.log_file = Some(absolute_path(value, "ipam.logFile")?),
+            Some("loglevel") => {
+                ipam.log_level = match string(value, "ipam.logLevel", LOG_LEVEL_RULE)?.as_ref() {
+                    "error" => LogLevel::Error,
+                    "info" => LogLevel::Info,
+                    "debug" => LogLevel::Debug,
+                    _ => return Err(invalid_field("ipam.logLevel", LOG_LEVEL_RULE)),
+                }
+            }
+            _ => {}
         }
-        typed.push(serde_json_core::from_slice::<T>(element).ok()?.0);
     }
-    Some(typed)
+    Ok(ipam)
 }
 
-fn route(index: usize, wire: &WireRoute<'_>) -> Result<Route, CniError> {
-    let dst = parse_cidr(&json::unescape(wire.dst))
-        .ok_or_else(|| invalid_field(&format!("ipam.routes[{index}].dst"), "a CIDR such as \"10.0.0.0/8\""))?;
-    let gw = match wire.gw {
-        None => None,
-        Some(gw) => Some(
-            json::unescape(gw)
-                .parse()
-                .map_err(|_| invalid_field(&format!("ipam.routes[{index}].gw"), "an IP address"))?,
-        ),
-    };
-    Ok(Route {
-        dst,
-        gw,
-        mtu: wire.mtu,
-        advmss: wire.advmss,
-        priority: wire.priority,
-        table: wire.table,
-        scope: wire.scope,
+/// `runtimeConfig.deviceID`, if set.
+fn runtime_config_device_id(value: Value<'_>) -> Result<Option<Cow<'_, str>>, CniError> {
+    let bad = || invalid_field("runtimeConfig", "an object whose \"deviceID\" is a string");
+    let mut device_id = None;
+    for (key, value) in value.fields().ok_or_else(bad)? {
+        if key.as_deref() == Some("deviceid") {
+            device_id = Some(value.str().ok_or_else(bad)?);
+        }
+    }
+    Ok(device_id)
+}
+
+/// `ipam.routes`: the list's shape is named as the list, each field's value by its path.
+fn routes(value: Value<'_>) -> Result<Vec<Route>, CniError> {
+    let list = || invalid_field("ipam.routes", ROUTES_RULE);
+    let mut routes = Vec::new();
+    for (index, element) in value.elements().ok_or_else(list)?.enumerate() {
+        if index == MAX_ROUTES {
+            return Err(list());
+        }
+        let at = |field: &str| format!("ipam.routes[{index}].{field}");
+        let mut dst = None;
+        let mut route =
+            Route { dst: UNSPECIFIED, gw: None, mtu: None, advmss: None, priority: None, table: None, scope: None };
+        for (key, value) in element.fields().ok_or_else(list)? {
+            let extra = |field| number(value, at(field), 0..=u32::MAX, "an integer from 0 to 4294967295").map(Some);
+            match key.as_deref() {
+                Some("dst") => {
+                    let cidr = value.str().as_deref().and_then(parse_cidr);
+                    dst = Some(cidr.ok_or_else(|| invalid_field(at("dst"), "a CIDR such as \"10.0.0.0/8\""))?);
+                }
+                Some("gw") => {
+                    let ip = value.str().and_then(|text| text.parse().ok());
+                    route.gw = Some(ip.ok_or_else(|| invalid_field(at("gw"), "an IP address"))?);
+                }
+                Some("mtu") => route.mtu = extra("mtu")?,
+                Some("advmss") => route.advmss = extra("advmss")?,
+                Some("priority") => route.priority = extra("priority")?,
+                Some("table") => route.table = extra("table")?,
+                Some("scope") => route.scope = extra("scope")?,
+                _ => {}
+            }
+        }
+        route.dst = dst.ok_or_else(list)?;
+        routes.push(route);
+    }
+    Ok(routes)
+}
+
+/// `prevResult.ips[].address`, or why they cannot be read.
+fn prev_result_ips(value: Value<'_>) -> Result<Vec<Cidr>, CniError> {
+    let bad = || invalid_field("prevResult.ips", PREV_IPS_RULE);
+    let mut ips = Vec::new();
+    for (key, value) in value.fields().ok_or_else(bad)? {
+        if key.as_deref() != Some("ips") {
+            continue;
+        }
+        ips.clear();
+        for element in value.elements().ok_or_else(bad)? {
+            let mut address = None;
+            for (key, value) in element.fields().ok_or_else(bad)? {
+                if key.as_deref() == Some("address") {
+                    address = Some(value.str().as_deref().and_then(parse_cidr).ok_or_else(bad)?);
+                }
+            }
+            if ips.len() == MAX_PREV_IPS {
+                return Err(bad());
+            }
+            ips.push(address.ok_or_else(bad)?);
+        }
+    }
+    Ok(ips)
+}
+
+/// The addresses of the config's `prevResult`, for CHECK.
+pub fn prev_result_addresses(conf: &NetConf<'_>) -> Result<Vec<Cidr>, CniError> {
+    conf.prev_result.clone().unwrap_or_else(|| {
+        Err(CniError::new(Code::InvalidConfig, "CHECK needs a prevResult in the network config")
+            .with_details("the runtime passes the ADD result as prevResult"))
     })
 }
 
 /// `addr/len`, with `len` no longer than the address.
-pub fn parse_cidr(text: &str) -> Option<(IpAddr, u8)> {
+pub fn parse_cidr(text: &str) -> Option<Cidr> {
     let (addr, len) = text.split_once('/')?;
     let addr: IpAddr = addr.parse().ok()?;
     if len.is_empty() || !len.bytes().all(|b| b.is_ascii_digit()) {
@@ -267,86 +307,31 @@ pub fn parse_cidr(text: &str) -> Option<(IpAddr, u8)> {
     (len <= max).then_some((addr, len))
 }
 
-const PREFIX_RULE: &str = "an integer from 1 to 32 (IPv4) or 128 (IPv6)";
-const LOCK_TIMEOUT_RULE: &str = "an integer number of milliseconds from 0 to 60000";
-const ROUTES_RULE: &str = "an array of at most 64 objects like {\"dst\": \"10.0.0.0/8\", \"gw\": \"10.0.0.1\"}";
+fn string<'a>(value: Value<'a>, path: &str, rule: &str) -> Result<Cow<'a, str>, CniError> {
+    value.str().ok_or_else(|| invalid_field(path, rule))
+}
 
-fn invalid_field(path: &str, expected: &str) -> CniError {
+fn absolute_path<'a>(value: Value<'a>, path: &str) -> Result<Cow<'a, str>, CniError> {
+    let text = string(value, path, PATH_TYPE_RULE)?;
+    if !Path::new(text.as_ref()).is_absolute() || text.contains('\0') {
+        return Err(invalid_field(path, PATH_RULE));
+    }
+    Ok(text)
+}
+
+fn number<T: TryFrom<u32> + PartialOrd>(
+    value: Value<'_>,
+    path: impl Display,
+    range: RangeInclusive<T>,
+    rule: &str,
+) -> Result<T, CniError> {
+    let number = value.u32().and_then(|n| T::try_from(n).ok()).filter(|n| range.contains(n));
+    number.ok_or_else(|| invalid_field(path, rule))
+}
+
+fn invalid_field(path: impl Display, expected: &str) -> CniError {
     CniError::new(Code::InvalidConfig, format!("invalid {path} in network config"))
         .with_details(format!("{path} must be {expected}"))
-}
-
-/// Finds which field made the typed decode fail. Runs only on the error path.
-fn diagnose(stdin: &[u8]) -> CniError {
-    type Check = fn(&[u8]) -> bool;
-    fn is<'a, T: Deserialize<'a>>(raw: &'a [u8]) -> bool {
-        serde_json_core::from_slice::<Option<T>>(raw).is_ok()
-    }
-    let first_byte = stdin.iter().copied().find(|b| !b.is_ascii_whitespace());
-    if first_byte != Some(b'{') {
-        return CniError::new(Code::InvalidConfig, "network config must be a JSON object");
-    }
-    let top: [(&str, Check, &str); 6] = [
-        ("cniVersion", |raw| is::<&str>(raw), "a string such as \"1.0.0\""),
-        ("name", |raw| is::<&str>(raw), "a string"),
-        ("deviceID", |raw| is::<&str>(raw), "a string (PCI address)"),
-        ("pciBusID", |raw| is::<&str>(raw), "a string (PCI address)"),
-        ("runtimeConfig", |raw| is::<WireRuntimeConfig>(raw), "an object whose \"deviceID\" is a string"),
-        ("ipam", |raw| raw.trim_ascii_start().starts_with(b"{") || raw == b"null", "an object"),
-    ];
-    // `routes` is not here: the typed decode takes any value there, and `routes` checks it.
-    let ipam_fields: [(&str, Check, &str); 4] = [
-        ("type", |raw| is::<&str>(raw), "a string"),
-        ("kvpPath", |raw| is::<&str>(raw), "a string holding an absolute path"),
-        ("prefixLength", |raw| is::<u8>(raw), PREFIX_RULE),
-        ("lockTimeoutMs", |raw| is::<u32>(raw), LOCK_TIMEOUT_RULE),
-    ];
-    let first_bad = |object: &[u8], fields: &[(&str, Check, &str)], prefix: &str| {
-        json::members(object).find_map(|(key, raw)| {
-            let (name, _, expected) = fields.iter().find(|(name, check, _)| *name == key && !check(raw))?;
-            Some(invalid_field(&format!("{prefix}{name}"), expected))
-        })
-    };
-    first_bad(stdin, &top, "")
-        .or_else(|| json::member(stdin, "ipam").and_then(|ipam| first_bad(ipam, &ipam_fields, "ipam.")))
-        .unwrap_or_else(|| {
-            // Valid JSON, every known field well typed: a duplicate key is what's left.
-            CniError::new(Code::InvalidConfig, "network config could not be decoded")
-                .with_details("check for a key that appears twice in the same object")
-        })
-}
-
-/// One address from `prevResult.ips`.
-#[derive(Deserialize)]
-struct WirePrevIp<'a> {
-    #[serde(borrow)]
-    address: &'a str,
-}
-
-/// `prevResult`, typed only as far as `ips` being there; the addresses are decoded one at a
-/// time, as routes are.
-#[derive(Deserialize)]
-struct WirePrevResult {
-    ips: Option<IgnoredAny>,
-}
-
-/// Most addresses read from `prevResult.ips`.
-const MAX_PREV_IPS: usize = 64;
-
-/// The addresses (`ips[].address`) of the config's `prevResult`, for CHECK.
-pub fn prev_result_addresses(conf: &NetConf<'_>) -> Result<Vec<(IpAddr, u8)>, CniError> {
-    let missing = || {
-        CniError::new(Code::InvalidConfig, "CHECK needs a prevResult in the network config")
-            .with_details("the runtime passes the ADD result as prevResult")
-    };
-    let raw = json::member(conf.raw, "prevResult").filter(|raw| *raw != b"null").ok_or_else(missing)?;
-    let bad = || invalid_field("prevResult.ips", "an array of at most 64 objects whose \"address\" is a CIDR");
-    let (prev, _) = serde_json_core::from_slice::<WirePrevResult>(raw).map_err(|_| bad())?;
-    if prev.ips.is_none() {
-        return Ok(Vec::new());
-    }
-    let ips = json::member(raw, "ips").and_then(|ips| typed_elements::<WirePrevIp>(ips, MAX_PREV_IPS));
-    ips.ok_or_else(bad)?.iter().map(|ip| parse_cidr(&json::unescape(ip.address)).ok_or_else(bad)).collect()
 }
 
 #[cfg(test)]
@@ -468,8 +453,54 @@ mod tests {
         let (code, text) = code_and_details(r#"{"cniVersion":"9.9.9","name":"n","ipam":{}}"#);
         assert_eq!(code, Code::IncompatibleVersion);
         assert!(text.contains("0.3.1"), "{text}");
-        let (code, text) = code_and_details(r#"{"cniVersion":"0.3.1","name":"n","name":"m","ipam":{}}"#);
-        assert_eq!(code, Code::InvalidConfig, "{text}");
+    }
+
+    #[test]
+    fn keys_are_matched_as_go_matches_them() {
+        let kvp_path = |input: &str| decode(input.as_bytes()).map(|c| c.ipam.kvp_path.into_owned());
+        let ok = |path: &str| Ok(path.to_string());
+        for (input, want) in [
+            (r#"{"name":"n","ipam":{"kvp\u0050ath":"/a"}}"#, ok("/a")),
+            (r#"{"name":"n","ipam":{"KVPPATH":"/a"}}"#, ok("/a")),
+            (r#"{"name":"n","ipam":{"\u212avpPath":"/a"}}"#, ok("/a")),
+            (r#"{"name":"n","\u0069pam":{"kvpPath":"/a"}}"#, ok("/a")),
+            (r#"{"name":"n","ipam":{"kvpPath":"/a"},"IPAM":{"kvpPath":"/b"}}"#, ok("/b")),
+            (r#"{"name":"n","ipam":{"kvpPath":"/a","kvpPath":"/b"}}"#, ok("/b")),
+            (r#"{"name":"n","ipam":{"kvpPath":"/a","kvpPath":null}}"#, ok("/a")),
+            (r#"{"name":"","name":"n","ipam":{"kvpPath":"/a"}}"#, ok("/a")),
+            (r#"{"name":"n","ipam":{"kvp_path":"/a"}}"#, ok(DEFAULT_KVP_PATH)),
+        ] {
+            assert_eq!(kvp_path(input).map_err(|e| e.to_string()), want, "{input}");
+        }
+        let version = |input: &str| decode(input.as_bytes()).map(|c| c.cni_version).map_err(|e| e.code);
+        assert_eq!(
+            version(r#"{"cniVersion":"0.3.1","CNIVERSION":"1.1.0","name":"n","ipam":{}}"#),
+            Ok(CniVersion::V1_1_0)
+        );
+        assert_eq!(
+            version(r#"{"cniVersion":"1.1.0","cniVersion":"9","name":"n","ipam":{}}"#),
+            Err(Code::IncompatibleVersion)
+        );
+        assert_eq!(declared_version(br#"{"cniVersion":"0.3.1","cniversion":"1.0.0"}"#), Some(CniVersion::V1_0_0));
+        assert_eq!(version(r#"{"name":"n","name":"","ipam":{}}"#), Err(Code::InvalidConfig));
+    }
+
+    #[test]
+    fn log_keys() {
+        let conf = decode(br#"{"name":"n","ipam":{"logFile":"/var/log/ipoib.log"}}"#).unwrap();
+        assert_eq!((conf.ipam.log_file.as_deref(), conf.ipam.log_level), (Some("/var/log/ipoib.log"), LogLevel::Info));
+        let conf = decode(br#"{"name":"n","ipam":{"logFile":"/l","logLevel":"debug"}}"#).unwrap();
+        assert_eq!(conf.ipam.log_level, LogLevel::Debug);
+        assert_eq!(decode(br#"{"name":"n","ipam":{}}"#).unwrap().ipam.log_file, None);
+        for (ipam, needle) in [
+            (r#"{"logFile":"var/log/x"}"#, "ipam.logFile must be an absolute path"),
+            (r#"{"logFile":7}"#, "ipam.logFile must be a string"),
+            (r#"{"logLevel":"warning"}"#, r#"ipam.logLevel must be "error", "info" or "debug""#),
+        ] {
+            let (code, text) = code_and_details(&format!(r#"{{"name":"n","ipam":{ipam}}}"#));
+            assert_eq!(code, Code::InvalidConfig, "{ipam}");
+            assert!(text.contains(needle), "{ipam}: {text}");
+        }
     }
 
     #[test]
@@ -520,8 +551,13 @@ mod tests {
         let conf = decode(ips_over.as_bytes()).unwrap();
         assert_eq!(prev_result_addresses(&conf).unwrap_err().code, Code::InvalidConfig);
 
-        // A wrongly typed element anywhere in the list is named as the list.
-        let late_bad = at_cap.replacen(route, r#"{"dst":5}"#, 1);
-        assert_eq!(decode(late_bad.as_bytes()).unwrap_err().msg, "invalid ipam.routes in network config");
+        // A wrongly typed field is named by its path; a missing one, or an element that is not an object, by the list.
+        let bad_dst = at_cap.replacen(route, r#"{"dst":5}"#, 1);
+        assert_eq!(decode(bad_dst.as_bytes()).unwrap_err().msg, "invalid ipam.routes[0].dst in network config");
+        let bad_mtu =
+            at_cap.replacen(&format!("{route},{route}"), &format!(r#"{route},{{"dst":"1.0.0.0/8","mtu":-1}}"#), 1);
+        assert_eq!(decode(bad_mtu.as_bytes()).unwrap_err().msg, "invalid ipam.routes[1].mtu in network config");
+        let not_object = at_cap.replacen(route, "7", 1);
+        assert_eq!(decode(not_object.as_bytes()).unwrap_err().msg, "invalid ipam.routes in network config");
     }
 }
