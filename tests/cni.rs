@@ -344,3 +344,52 @@ fn the_minimal_ipam_section_uses_the_default_pool() {
     assert_eq!(out.error_code(), 11);
     assert!(out.error_text().contains("/var/lib/hyperv/.kvp_pool_0"), "{}", out.error_text());
 }
+
+/// Issue 13 item 7: the runtime, Multus and host-device read the config with Go's encoding/json,
+/// so the plugin must read the same keys as they do: escapes decoded, case ignored, the last
+/// duplicate winning. STATUS (1.1.0) shows which pool and version were read, without root: it
+/// succeeds only with the good pool, and only when the version read is 1.1.0.
+#[test]
+fn keys_are_read_as_go_encoding_json_reads_them() {
+    let dir = TempDir::new("go-keys");
+    write_pool(&dir.path("good"), &[("IPoIB_Data", SAMPLE_VALUE)]);
+    let (good, bad) = (dir.path("good").display().to_string(), dir.path("missing").display().to_string());
+    let conf = |body: &str| format!(r#"{{"cniVersion":"1.1.0","name":"n",{body}}}"#);
+    let ipam = |key: &str, path: &str| format!(r#""ipam":{{"type":"azure-ipoib-ipam-cni","{key}":"{path}"}}"#);
+    let status_ok = [
+        ("escaped key", conf(&ipam(r"kvp\u0050ath", &good))),
+        ("upper-case key", conf(&ipam("KVPPATH", &good))),
+        ("kelvin sign folds to k", conf(&ipam(r"\u212avpPath", &good))),
+        ("escaped ipam", conf(&ipam("kvpPath", &good).replace(r#""ipam""#, r#""\u0069pam""#))),
+        (
+            "second IPAM wins",
+            conf(&format!("{},{}", ipam("kvpPath", &bad), ipam("kvpPath", &good).replace("ipam", "IPAM"))),
+        ),
+        ("duplicate kvpPath", conf(&format!(r#""ipam":{{"kvpPath":"{bad}","kvpPath":"{good}"}}"#))),
+        ("duplicate ipam", conf(&format!("{},{}", ipam("kvpPath", &bad), ipam("kvpPath", &good)))),
+        ("duplicate name", conf(&format!(r#""name":"","name":"n",{}"#, ipam("kvpPath", &good)))),
+        (
+            "duplicate cniVersion",
+            format!(r#"{{"cniVersion":"0.3.1","name":"n","cniVersion":"1.1.0",{}}}"#, ipam("kvpPath", &good)),
+        ),
+    ];
+    for (case, stdin) in &status_ok {
+        let out = run(&[("CNI_COMMAND", "STATUS")], stdin.as_bytes());
+        assert_eq!((out.exit, out.stdout.as_str()), (0, ""), "{case}: {stdin}\n{out:?}");
+    }
+    // The same keys the other way round: the last one is the bad one, and it is the one read.
+    let last_is_bad = [
+        ("second ipam wins", conf(&format!("{},{}", ipam("kvpPath", &good), ipam("kvpPath", &bad))), 50),
+        ("duplicate kvpPath", conf(&format!(r#""ipam":{{"kvpPath":"{good}","KvpPath":"{bad}"}}"#)), 50),
+        ("duplicate name", conf(&format!(r#""name":"",{}"#, ipam("kvpPath", &good))), 7),
+        (
+            "duplicate cniVersion",
+            format!(r#"{{"cniVersion":"1.1.0","name":"n","CNIVersion":"1.0.0",{}}}"#, ipam("kvpPath", &good)),
+            1,
+        ),
+    ];
+    for (case, stdin, code) in &last_is_bad {
+        let out = run(&[("CNI_COMMAND", "STATUS")], stdin.as_bytes());
+        assert_eq!(out.error_code(), *code, "{case}: {stdin}\n{out:?}");
+    }
+}
