@@ -63,8 +63,7 @@ impl fmt::Display for JsonError {
 /// most [`MAX_DEPTH`] levels.
 pub fn validate(input: &[u8]) -> Result<(), JsonError> {
     let mut scanner = Scanner { input, pos: 0 };
-    let end = scanner.value()?;
-    scanner.pos = end;
+    scanner.value()?;
     scanner.skip_ws();
     if scanner.pos != input.len() {
         return Err(scanner.error(JsonErrorKind::TrailingBytes));
@@ -112,6 +111,13 @@ impl<'a> Value<'a> {
         let mut scanner = Scanner::inside(self.0, b'{')?;
         let members = iter::from_fn(move || scanner.next_member());
         Some(members.filter(|(_, value)| *value != b"null").map(|(key, value)| (fold(&unescape(key)), Value(value))))
+    }
+
+    /// The field `name` (folded, as [`fold`] gives it) of an object, read as Go reads it into a
+    /// struct with only that field: `Some(None)` when the object has none, `None` for any other
+    /// value.
+    pub fn field(self, name: &str) -> Option<Option<Value<'a>>> {
+        Some(self.fields()?.filter(|(key, _)| key.as_deref() == Some(name)).last().map(|(_, value)| value))
     }
 }
 
@@ -213,10 +219,10 @@ impl<'a> Scanner<'a> {
         Ok(())
     }
 
-    /// Scans one value starting at `pos` (after whitespace); returns the offset just past it.
+    /// Scans one value starting at `pos` (after whitespace), leaving `pos` just past it.
     /// Containers are tracked on an explicit stack of their closing bytes, so depth costs no
     /// recursion.
-    fn value(&mut self) -> Result<usize, JsonError> {
+    fn value(&mut self) -> Result<(), JsonError> {
         let mut closers = [0u8; MAX_DEPTH];
         let mut depth = 0usize;
         loop {
@@ -250,7 +256,7 @@ impl<'a> Scanner<'a> {
             // After a value: close containers or move to the next element.
             loop {
                 let Some(closer) = depth.checked_sub(1).and_then(|d| closers.get(d)).copied() else {
-                    return Ok(self.pos);
+                    return Ok(());
                 };
                 self.skip_ws();
                 match self.peek() {
@@ -375,9 +381,8 @@ impl<'a> Scanner<'a> {
             return None;
         }
         let start = self.pos;
-        let end = self.value().ok()?;
-        self.pos = end;
-        self.input.get(start..end)
+        self.value().ok()?;
+        self.input.get(start..self.pos)
     }
 
     /// The next member of the object being walked by [`Value::fields`] (its key still escaped),
@@ -393,9 +398,8 @@ impl<'a> Scanner<'a> {
         self.expect(b':').ok()?;
         self.skip_ws();
         let value_start = self.pos;
-        let value_end = self.value().ok()?;
-        self.pos = value_end;
-        Some((key, self.input.get(value_start..value_end)?))
+        self.value().ok()?;
+        Some((key, self.input.get(value_start..self.pos)?))
     }
 }
 

@@ -128,9 +128,7 @@ const PREV_IPS_RULE: &str = "an array of at most 64 objects whose \"address\" is
 /// The version a config declares, for commands that must answer in it before (or without)
 /// decoding the rest. `None` if stdin is not a JSON object with a supported `cniVersion`.
 pub fn declared_version(stdin: &[u8]) -> Option<CniVersion> {
-    let fields = Value::parse(stdin).ok()?.fields()?;
-    let (_, version) = fields.filter(|(key, _)| key.as_deref() == Some("cniversion")).last()?;
-    CniVersion::parse(&version.str()?)
+    CniVersion::parse(&Value::parse(stdin).ok()?.field("cniversion")??.str()?)
 }
 
 /// Decodes and checks a network config as ADD (and every other command) reads it. The error
@@ -216,13 +214,7 @@ fn ipam_conf(value: Value<'_>) -> Result<IpamConf<'_>, CniError> {
 /// `runtimeConfig.deviceID`, if set.
 fn runtime_config_device_id(value: Value<'_>) -> Result<Option<Cow<'_, str>>, CniError> {
     let bad = || invalid_field("runtimeConfig", "an object whose \"deviceID\" is a string");
-    let mut device_id = None;
-    for (key, value) in value.fields().ok_or_else(bad)? {
-        if key.as_deref() == Some("deviceid") {
-            device_id = Some(value.str().ok_or_else(bad)?);
-        }
-    }
-    Ok(device_id)
+    value.field("deviceid").ok_or_else(bad)?.map(|id| id.str().ok_or_else(bad)).transpose()
 }
 
 /// `ipam.routes`: the list's shape is named as the list, each field's value by its path.
@@ -265,26 +257,16 @@ fn routes(value: Value<'_>) -> Result<Vec<Route>, CniError> {
 /// `prevResult.ips[].address`, or why they cannot be read.
 fn prev_result_ips(value: Value<'_>) -> Result<Vec<Cidr>, CniError> {
     let bad = || invalid_field("prevResult.ips", PREV_IPS_RULE);
-    let mut ips = Vec::new();
-    for (key, value) in value.fields().ok_or_else(bad)? {
-        if key.as_deref() != Some("ips") {
-            continue;
+    let Some(ips) = value.field("ips").ok_or_else(bad)? else { return Ok(Vec::new()) };
+    let mut cidrs = Vec::new();
+    for ip in ips.elements().ok_or_else(bad)? {
+        let address = ip.field("address").ok_or_else(bad)?.and_then(Value::str);
+        if cidrs.len() == MAX_PREV_IPS {
+            return Err(bad());
         }
-        ips.clear();
-        for element in value.elements().ok_or_else(bad)? {
-            let mut address = None;
-            for (key, value) in element.fields().ok_or_else(bad)? {
-                if key.as_deref() == Some("address") {
-                    address = Some(value.str().as_deref().and_then(parse_cidr).ok_or_else(bad)?);
-                }
-            }
-            if ips.len() == MAX_PREV_IPS {
-                return Err(bad());
-            }
-            ips.push(address.ok_or_else(bad)?);
-        }
+        cidrs.push(address.as_deref().and_then(parse_cidr).ok_or_else(bad)?);
     }
-    Ok(ips)
+    Ok(cidrs)
 }
 
 /// The addresses of the config's `prevResult`, for CHECK.
