@@ -22,7 +22,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use kvp_core::Mac;
 use nix::libc;
 
-use crate::cni::netconf::{IpamConf, LogLevel};
+use crate::cni::netconf::{Cidr, IpamConf, LogLevel};
 use crate::cni::{CniError, Env};
 
 /// Longest text of one value in a line; longer values are cut and marked.
@@ -31,12 +31,13 @@ const MAX_VALUE_LEN: usize = 256;
 /// What one call will log, collected as it runs.
 #[derive(Debug)]
 pub struct CallLog {
-    /// `None` when the config has no `logFile`.
-    on: Option<On>,
+    /// `None` when the config has no `logFile`; boxed, so a call that logs nothing carries a
+    /// pointer (its stack frame stays small).
+    on: Option<Box<On>>,
     /// The NIC's MAC, once known.
     pub mac: Option<Mac>,
     /// The address answered, once known.
-    pub address: Option<String>,
+    pub address: Option<Cidr>,
 }
 
 #[derive(Debug)]
@@ -56,12 +57,14 @@ impl CallLog {
 
     /// The log `ipam` asks for; the call's duration starts now.
     pub fn start(ipam: &IpamConf<'_>) -> CallLog {
-        let on = ipam.log_file.as_ref().map(|path| On {
-            path: path.to_string(),
-            level: ipam.log_level,
-            time: SystemTime::now(),
-            started: Instant::now(),
-            details: Vec::new(),
+        let on = ipam.log_file.as_ref().map(|path| {
+            Box::new(On {
+                path: path.to_string(),
+                level: ipam.log_level,
+                time: SystemTime::now(),
+                started: Instant::now(),
+                details: Vec::new(),
+            })
         });
         let mut log = CallLog { on, ..CallLog::off() };
         log.debug(None, || {
@@ -87,6 +90,16 @@ impl CallLog {
 
     /// Writes the call's lines for `outcome`. A write that fails is reported on `stderr` only.
     pub fn finish<T>(self, env: &Env, outcome: &Result<T, CniError>, stderr: &mut impl Write) {
+        if self.on.is_some() {
+            self.write(env, outcome, stderr);
+        }
+    }
+
+    /// [`CallLog::finish`] with a file: kept out of line so its locals never enlarge the frame
+    /// of a call that logs nothing (each stack page costs a page fault).
+    #[cold]
+    #[inline(never)]
+    fn write<T>(self, env: &Env, outcome: &Result<T, CniError>, stderr: &mut impl Write) {
         let Some(on) = self.on.as_ref() else { return };
         if on.level == LogLevel::Error && outcome.is_ok() {
             return;
@@ -135,8 +148,8 @@ impl CallLog {
         }
         match outcome {
             Ok(_) => {
-                if let Some(address) = &self.address {
-                    let _ = write!(out, " address={address}");
+                if let Some((ip, prefix)) = self.address {
+                    let _ = write!(out, " address={ip}/{prefix}");
                 }
             }
             Err(e) => {

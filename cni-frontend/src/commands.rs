@@ -108,7 +108,7 @@ fn assigned_address(env: &Env, conf: &NetConf<'_>, log: &mut CallLog) -> Result<
             ),
         ));
     }
-    log.address = Some(format!("{ip}/{prefix}"));
+    log.address = Some((ip, prefix));
     Ok((ip, prefix))
 }
 
