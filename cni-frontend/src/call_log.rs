@@ -14,13 +14,13 @@
 //! `logFile` nothing here reads a clock, allocates or makes a syscall.
 
 use std::fmt::Write as _;
-use std::fs::OpenOptions;
+use std::fs::File;
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use kvp_core::Mac;
-use nix::libc;
+use nix::fcntl::{openat, OFlag, AT_FDCWD};
+use nix::sys::stat::Mode;
 
 use crate::cni::netconf::{Cidr, IpamConf, LogLevel};
 use crate::cni::{CniError, Env};
@@ -105,14 +105,12 @@ impl CallLog {
             return;
         }
         let lines = self.lines(on, env, outcome);
-        let written = OpenOptions::new()
-            .append(true)
-            .create(true)
-            .mode(0o600)
-            // A FIFO in the file's place must not block the call.
-            .custom_flags(libc::O_NONBLOCK)
-            .open(&on.path)
-            .and_then(|mut file| file.write(lines.as_bytes()));
+        // O_NONBLOCK: a FIFO in the file's place must not block the call. openat, not open:
+        // musl's open adds a redundant fcntl(F_SETFD) after O_CLOEXEC.
+        let flags = OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_APPEND | OFlag::O_CLOEXEC | OFlag::O_NONBLOCK;
+        let written = openat(AT_FDCWD, on.path.as_str(), flags, Mode::S_IRUSR | Mode::S_IWUSR)
+            .map_err(std::io::Error::from)
+            .and_then(|fd| File::from(fd).write(lines.as_bytes()));
         let problem = match written {
             Ok(n) if n == lines.len() => return,
             Ok(n) => format!("wrote {n} of {} bytes", lines.len()),
