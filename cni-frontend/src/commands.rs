@@ -87,7 +87,10 @@ fn assigned_address(env: &Env, conf: &NetConf<'_>, log: &mut CallLog) -> Result<
     let mark = log.mark();
     let mac = nic::mac(env, conf, Path::new(nic::SYSFS_ROOT));
     log.mac = mac.as_ref().ok().copied();
-    log.debug(mark, || format!("NIC lookup {}", if mac.is_ok() { "found the MAC" } else { "failed" }));
+    log.debug(mark, || match &mac {
+        Ok(mac) => format!("NIC's MAC {mac} read, with no pool lock held"),
+        Err(e) => format!("NIC lookup failed (code {}); the pool is checked before that counts", e.code.number()),
+    });
     let path = Path::new(conf.ipam.kvp_path.as_ref());
     // The lock lives as long as `file`: only this block, which does no I/O but the lookup.
     let mark = log.mark();
