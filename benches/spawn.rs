@@ -7,7 +7,7 @@
 //! cargo build --release && cargo bench -p ipoib-benches --bench spawn
 //! ```
 //!
-//! In one run it interleaves spawns of four programs, round by round and in a rotating order,
+//! In one run it interleaves spawns of four programs, round by round and in a fresh random order each round,
 //! so machine noise and position in the round hit all alike:
 //! - the floor (`benches/floor.c`: `_start` only calls `exit`);
 //! - our release binary doing a real ADD (netns + veth + a 15-record pool);
@@ -176,12 +176,16 @@ fn main() {
         }
     }
     let rounds = std::env::var("SPAWN_ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(ROUNDS);
-    // Each round starts one program later: on this VM the spawn right after the floor's ran
-    // ~10% slower than the same binary later in the round, so a fixed order would bias one column.
+    // Each round runs the programs in a fresh random order. On this VM the spawn right after the
+    // floor's ran ~10% slower than the same binary elsewhere in the round; rotating a fixed order
+    // left the same program after the floor every round, so only a shuffle spreads that bias.
     let count = programs.len();
-    for round in 0..rounds {
-        for offset in 0..count {
-            let program = &mut programs[(round + offset) % count];
+    let mut order: Vec<usize> = (0..count).collect();
+    let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+    for _ in 0..rounds {
+        shuffle(&mut order, &mut seed);
+        for &index in &order {
+            let program = &mut programs[index];
             let sample = program.spawn_once();
             program.samples.push(sample);
         }
@@ -325,5 +329,16 @@ fn linkage(path: &Path) -> String {
         Ok(out) if String::from_utf8_lossy(&out.stdout).contains("NEEDED") => "dynamically linked".into(),
         Ok(_) => "statically linked (no NEEDED entries)".into(),
         Err(_) => "linkage unknown (readelf missing)".into(),
+    }
+}
+
+/// Fisher-Yates with xorshift64: a fixed seed keeps runs comparable, and no crate is needed.
+fn shuffle(order: &mut [usize], seed: &mut u64) {
+    for i in (1..order.len()).rev() {
+        *seed ^= *seed << 13;
+        *seed ^= *seed >> 7;
+        *seed ^= *seed << 17;
+        let j = usize::try_from(*seed % (i as u64 + 1)).unwrap_or(0);
+        order.swap(i, j);
     }
 }
