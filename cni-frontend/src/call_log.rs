@@ -89,7 +89,7 @@ impl CallLog {
     }
 
     /// Writes the call's lines for `outcome`. A write that fails is reported on `stderr` only.
-    pub fn finish<T>(self, env: &Env, outcome: &Result<T, CniError>, stderr: &mut impl Write) {
+    pub fn finish<T>(self, env: &Env, outcome: &Result<T, CniError>, stderr: &mut dyn Write) {
         if self.on.is_some() {
             self.write(env, outcome, stderr);
         }
@@ -99,7 +99,7 @@ impl CallLog {
     /// of a call that logs nothing (each stack page costs a page fault).
     #[cold]
     #[inline(never)]
-    fn write<T>(self, env: &Env, outcome: &Result<T, CniError>, stderr: &mut impl Write) {
+    fn write<T>(self, env: &Env, outcome: &Result<T, CniError>, stderr: &mut dyn Write) {
         let Some(on) = self.on.as_ref() else { return };
         if on.level == LogLevel::Error && outcome.is_ok() {
             return;

@@ -4,6 +4,7 @@
 //! The plugin keeps no state: the host's KVP data is the allocation. So DEL and GC have nothing
 //! to release, and CHECK is ADD's lookup compared with `prevResult`.
 
+use std::io::Write;
 use std::net::IpAddr;
 use std::path::Path;
 
@@ -12,15 +13,17 @@ use kvp_core::{IpoibData, Mac, Pool};
 use crate::call_log::CallLog;
 use crate::cni::netconf::{self, NetConf};
 use crate::cni::result;
-use crate::cni::{CniError, CniVersion, Code, Command, Env};
-use crate::error_codes::{empty_pool, no_pair, pool_fault_report, resolve_error};
+use crate::cni::{CniError, CniVersion, Command, Env};
+use crate::error_codes::{
+    address_mismatch, empty_pool, no_pair, not_in_version, not_ready, pool_fault_report, prefix_too_long, resolve_error,
+};
 use crate::nic;
 use crate::pool_file;
 use crate::shown::Shown;
 
-/// ADD: the NIC's address from KVP, as a result of the config's version.
-pub fn add(env: &Env, conf: &NetConf<'_>, log: &mut CallLog) -> Result<Vec<u8>, CniError> {
-    let (addr, prefix) = assigned_address(env, conf, log)?;
+/// ADD: the NIC's address from KVP, as a result of the config's version. Warnings go to `stderr`.
+pub fn add(env: &Env, conf: &NetConf<'_>, log: &mut CallLog, stderr: &mut dyn Write) -> Result<Vec<u8>, CniError> {
+    let (addr, prefix) = assigned_address(env, conf, log, stderr)?;
     Ok(result::add_result(conf.cni_version, addr, prefix, &conf.ipam.routes))
 }
 
@@ -30,10 +33,10 @@ pub fn del(_env: &Env, _conf: &NetConf<'_>) -> Result<Vec<u8>, CniError> {
 }
 
 /// CHECK (0.4.0+): the address in `prevResult` must be the one KVP assigns now.
-pub fn check(env: &Env, conf: &NetConf<'_>, log: &mut CallLog) -> Result<Vec<u8>, CniError> {
+pub fn check(env: &Env, conf: &NetConf<'_>, log: &mut CallLog, stderr: &mut dyn Write) -> Result<Vec<u8>, CniError> {
     require(conf.cni_version.has_check(), Command::Check, conf.cni_version, "0.4.0")?;
     let previous = netconf::prev_result_addresses(conf)?;
-    let (addr, prefix) = assigned_address(env, conf, log)?;
+    let (addr, prefix) = assigned_address(env, conf, log, stderr)?;
     if previous.contains(&(addr, prefix)) {
         return Ok(Vec::new());
     }
@@ -41,18 +44,13 @@ pub fn check(env: &Env, conf: &NetConf<'_>, log: &mut CallLog) -> Result<Vec<u8>
         [] => "no address".to_string(),
         list => list.iter().map(|(a, p)| format!("{a}/{p}")).collect::<Vec<_>>().join(", "),
     };
-    Err(CniError::new(Code::AddressMismatch, format!("prevResult has {had}, but KVP assigns {addr}/{prefix}"))
-        .with_details(format!(
-            "interface {} was configured from stale data; re-create the pod",
-            Shown::new(ifname(env))
-        )))
+    Err(address_mismatch(&had, addr, prefix, ifname(env)))
 }
 
 /// STATUS (1.1.0): ready when the pool holds a well-formed `IPoIB_Data`.
-pub fn status(_env: &Env, conf: &NetConf<'_>) -> Result<Vec<u8>, CniError> {
+pub fn status(_env: &Env, conf: &NetConf<'_>, stderr: &mut dyn Write) -> Result<Vec<u8>, CniError> {
     require(conf.cni_version.has_status_and_gc(), Command::Status, conf.cni_version, "1.1.0")?;
     let path = Path::new(conf.ipam.kvp_path.as_ref());
-    let not_ready = |e: CniError| CniError::new(Code::NotReady, e.msg).with_details(e.details);
     let (checked, trailing) = {
         let file = open_pool(path, conf, Command::Status).map_err(not_ready)?;
         let pool = file.pool();
@@ -60,7 +58,7 @@ pub fn status(_env: &Env, conf: &NetConf<'_>) -> Result<Vec<u8>, CniError> {
             non_empty(path, &pool).and_then(|()| IpoibData::from_pool(&pool).map_err(|e| resolve_error(e, path)));
         (checked.map(drop), pool.trailing_bytes().len())
     };
-    warn_partial(path, trailing);
+    warn_partial(stderr, path, trailing);
     checked.map_err(not_ready)?;
     Ok(Vec::new())
 }
@@ -83,9 +81,14 @@ pub fn version(stdin: &[u8]) -> Vec<u8> {
 /// across the netns, netlink or sysfs work, whatever `CNI_NETNS` makes them do. The lookup's
 /// error waits until the pool has been checked, so a pool that is not ready still fails first,
 /// and the same way for every NIC.
-fn assigned_address(env: &Env, conf: &NetConf<'_>, log: &mut CallLog) -> Result<(IpAddr, u8), CniError> {
+fn assigned_address(
+    env: &Env,
+    conf: &NetConf<'_>,
+    log: &mut CallLog,
+    stderr: &mut dyn Write,
+) -> Result<(IpAddr, u8), CniError> {
     let mark = log.mark();
-    let mac = nic::mac(env, conf, Path::new(nic::SYSFS_ROOT));
+    let mac = nic::mac(env, conf, Path::new(nic::SYSFS_ROOT), stderr);
     log.mac = mac.as_ref().ok().copied();
     log.debug(mark, || match &mac {
         Ok(mac) => format!("NIC's MAC {mac} read, with no pool lock held"),
@@ -100,16 +103,12 @@ fn assigned_address(env: &Env, conf: &NetConf<'_>, log: &mut CallLog) -> Result<
         (find_pair(path, &pool, mac), pool.trailing_bytes().len())
     };
     log.debug(mark, || format!("KVP pool {} locked (after any writer), read and unlocked", Shown::path(path)));
-    warn_partial(path, trailing);
+    warn_partial(stderr, path, trailing);
     let (ip, mac) = found?;
     let prefix = conf.ipam.prefix_length;
     let max = if ip.is_ipv4() { 32 } else { 128 };
     if prefix > max {
-        return Err(CniError::new(Code::InvalidConfig, "invalid ipam.prefixLength in network config").with_details(
-            format!(
-                "ipam.prefixLength is {prefix}, but the address for MAC {mac} is {ip}, which allows at most /{max}"
-            ),
-        ));
+        return Err(prefix_too_long(prefix, mac, ip, max));
     }
     log.address = Some((ip, prefix));
     Ok((ip, prefix))
@@ -144,9 +143,10 @@ fn non_empty(path: &Path, pool: &Pool<'_>) -> Result<(), CniError> {
 
 /// Notes a partial record at the pool's end; called after the lock is gone, since stderr is a
 /// pipe that can block.
-fn warn_partial(path: &Path, trailing: usize) {
+fn warn_partial(stderr: &mut dyn Write, path: &Path, trailing: usize) {
     if trailing > 0 {
-        eprintln!(
+        let _ = writeln!(
+            stderr,
             "azure-ipoib-ipam-cni: warning: KVP pool {} ends in a partial record ({trailing} bytes), ignored",
             Shown::path(path)
         );
@@ -157,11 +157,7 @@ fn require(ok: bool, command: Command, version: CniVersion, since: &str) -> Resu
     if ok {
         return Ok(());
     }
-    Err(CniError::new(
-        Code::IncompatibleVersion,
-        format!("{} is not defined for cniVersion {version}", command.as_str()),
-    )
-    .with_details(format!("{} exists from cniVersion {since}", command.as_str())))
+    Err(not_in_version(command, version, since))
 }
 
 fn ifname(env: &Env) -> &str {

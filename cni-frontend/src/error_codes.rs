@@ -1,40 +1,51 @@
-//! Which CNI code each host-side failure gets: the one place that decides. The README's
-//! error-code table is this file in prose.
+//! Which CNI code each failure found while serving a command gets: the one place that decides.
+//! The README's error-code table is this file in prose. (Decoding the environment and the
+//! network config, in `cni/`, reports the spec's codes 4, 6 and 7 itself.)
 //!
 //! | failure | code |
 //! |---|---|
+//! | command not defined for the config's `cniVersion` | 1 |
+//! | `CNI_NETNS` does not exist | 3 |
+//! | `CNI_NETNS` or `CNI_IFNAME` missing for a command that looks the NIC up | 4 |
+//! | stdin unreadable | 5 |
+//! | stdin larger than the limit | 6 |
+//! | `ipam.prefixLength` too long for the NIC's address | 7 |
+//! | `CNI_NETNS` is the plugin's own netns | 8 |
 //! | pool missing, empty, no `IPoIB_Data`, lock not granted in time | 11 (try again later) |
 //! | the pool's mapping faulted while being read (SIGBUS) | 11 (try again later) |
-//! | pool not a regular file, too large, unreadable | 102 |
-//! | `IPoIB_Data` malformed | 101 |
+//! | STATUS: any of the pool failures | 50 |
 //! | no pair for the NIC's MAC | 100 |
-//! | `CNI_NETNS` does not exist | 3 |
-//! | `CNI_NETNS` is the plugin's own netns | 8 |
+//! | `IPoIB_Data` malformed | 101 |
+//! | pool not a regular file, too large, unreadable | 102 |
 //! | NIC's link or address unreadable (and no sysfs fallback) | 103 |
+//! | CHECK: `prevResult` does not hold the address KVP assigns | 104 |
 
+use std::net::IpAddr;
 use std::path::Path;
 
 use kvp_core::{Mac, ResolveError};
 
 use crate::cni::{CniError, CniVersion, Code, Command};
-use crate::pool_file::PoolFileError;
+use crate::link::{LinkError, LinkErrorKind};
+use crate::pool_file::{PoolFileError, PoolFileErrorKind};
 use crate::shown::Shown;
 use crate::sys::FaultReport;
+use crate::sysfs::SysfsError;
 
 impl From<PoolFileError> for CniError {
     fn from(e: PoolFileError) -> CniError {
-        let (code, details) = match &e {
-            PoolFileError::Missing(_) => {
+        let (code, details) = match &e.kind {
+            PoolFileErrorKind::Missing => {
                 (Code::TryAgainLater, "hv_kvp_daemon (package hyperv-daemons) creates it; is it running?")
             }
-            PoolFileError::LockTimeout(..) => {
+            PoolFileErrorKind::LockTimeout { .. } => {
                 (Code::TryAgainLater, "hv_kvp_daemon is rewriting the pool; retry, or raise ipam.lockTimeoutMs")
             }
-            PoolFileError::NotRegular(..) | PoolFileError::TooLarge(..) => (
+            PoolFileErrorKind::NotRegular { .. } | PoolFileErrorKind::TooLarge { .. } => (
                 Code::PoolUnusable,
                 "ipam.kvpPath must name hv_kvp_daemon's pool file, normally /var/lib/hyperv/.kvp_pool_0",
             ),
-            PoolFileError::Io(..) => (Code::PoolUnusable, "check the path and its permissions"),
+            PoolFileErrorKind::Io { .. } => (Code::PoolUnusable, "check the path and its permissions"),
         };
         CniError::new(code, e.to_string()).with_details(details)
     }
@@ -137,7 +148,7 @@ pub fn resolve_error(e: ResolveError, path: &Path) -> CniError {
         ResolveError::NoPair { mac, pairs } => no_pair(mac, pairs),
         // `ResolveError` may grow; a new kind is a malformed pool until it gets its own code.
         e => CniError::new(Code::MalformedIpoibData, e.to_string())
-            .with_details(format!("in KVP pool {}", path.display())),
+            .with_details(format!("in KVP pool {}", Shown::path(path))),
     }
 }
 
@@ -148,6 +159,62 @@ pub fn no_pair(mac: Mac, pairs: usize) -> CniError {
         format!("{} has no pair for MAC {mac} ({pairs} pairs listed)", kvp_core::IPOIB_DATA_KEY),
     )
     .with_details("the NIC is not one the host assigned an IPoIB address to, or the host has not published it yet")
+}
+
+/// STATUS reports every reason the pool cannot serve ADD as "not ready", keeping the message.
+pub fn not_ready(e: CniError) -> CniError {
+    CniError::new(Code::NotReady, e.msg).with_details(e.details)
+}
+
+/// The NIC's link could not be read, and there was no fallback (or it failed: `fallback`).
+pub fn link_failure(e: &LinkError, fallback: Option<(&str, &SysfsError)>) -> CniError {
+    let code = match e.kind {
+        LinkErrorKind::NetnsNotFound => Code::UnknownContainer,
+        LinkErrorKind::SameAsOwnNetns => Code::InvalidNetns,
+        _ => Code::NicLookupFailed,
+    };
+    let error = CniError::new(code, e.to_string());
+    match fallback {
+        Some((pci, sysfs_error)) => {
+            error.with_details(format!("fallback by PCI device {} failed too: {sysfs_error}", Shown::new(pci)))
+        }
+        None => error,
+    }
+}
+
+/// A command that looks the NIC up was run without saying where the NIC is.
+pub fn nic_env_missing() -> CniError {
+    CniError::new(Code::InvalidEnv, "CNI_NETNS and CNI_IFNAME are required to find the NIC")
+}
+
+/// `ipam.prefixLength` is longer than the address family of the NIC's address allows.
+pub fn prefix_too_long(prefix: u8, mac: Mac, ip: IpAddr, max: u8) -> CniError {
+    CniError::new(Code::InvalidConfig, "invalid ipam.prefixLength in network config").with_details(format!(
+        "ipam.prefixLength is {prefix}, but the address for MAC {mac} is {ip}, which allows at most /{max}"
+    ))
+}
+
+/// CHECK: `prevResult` holds `had`, not the address KVP assigns now.
+pub fn address_mismatch(had: &str, assigned: IpAddr, prefix: u8, ifname: &str) -> CniError {
+    CniError::new(Code::AddressMismatch, format!("prevResult has {had}, but KVP assigns {assigned}/{prefix}"))
+        .with_details(format!("interface {} was configured from stale data; re-create the pod", Shown::new(ifname)))
+}
+
+/// `command` exists only from cniVersion `since`.
+pub fn not_in_version(command: Command, version: CniVersion, since: &str) -> CniError {
+    CniError::new(Code::IncompatibleVersion, format!("{} is not defined for cniVersion {version}", command.as_str()))
+        .with_details(format!("{} exists from cniVersion {since}", command.as_str()))
+}
+
+/// Reading stdin failed.
+pub fn stdin_unreadable(e: &std::io::Error) -> CniError {
+    CniError::new(Code::Io, format!("cannot read the network config from stdin: {e}"))
+}
+
+/// stdin holds more than `limit_mib` MiB.
+pub fn stdin_too_large(limit_mib: usize) -> CniError {
+    CniError::new(Code::Decode, format!("network config on stdin is larger than {limit_mib} MiB"))
+        .with_details("a CNI network config is a few KiB; check what the runtime passes")
 }
 
 #[cfg(test)]

@@ -50,35 +50,121 @@ impl LockedPool {
     }
 }
 
-/// Why the pool could not be opened, locked or mapped.
+/// Why the pool at `path` could not be opened, locked, mapped or read.
 #[derive(Debug)]
-pub enum PoolFileError {
+pub struct PoolFileError {
+    /// The pool file asked for.
+    pub path: PathBuf,
+    /// What went wrong.
+    pub kind: PoolFileErrorKind,
+}
+
+/// What went wrong with a pool file.
+#[derive(Debug)]
+pub enum PoolFileErrorKind {
     /// No file at the path (the daemon has not created it yet).
-    Missing(PathBuf),
+    Missing,
     /// The writer held its lock for the whole timeout.
-    LockTimeout(PathBuf, Duration),
-    /// Not a regular file: a directory, FIFO, device, socket.
-    NotRegular(PathBuf, &'static str),
+    LockTimeout {
+        /// How long the reader waited.
+        timeout: Duration,
+    },
+    /// Not a regular file.
+    NotRegular {
+        /// What is there instead.
+        found: FileKind,
+    },
     /// Larger than [`MAX_POOL_LEN`].
-    TooLarge(PathBuf, u64),
-    /// Any other failure to open, lock, stat or map (permissions, symlink loop, I/O error).
-    Io(PathBuf, &'static str, io::Error),
+    TooLarge {
+        /// The file's length.
+        len: u64,
+    },
+    /// Any other failure (permissions, symlink loop, I/O error).
+    Io {
+        /// The step that failed.
+        step: IoStep,
+        /// Its error.
+        error: io::Error,
+    },
+}
+
+/// What is at the pool's path when it is not a regular file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    /// A directory.
+    Directory,
+    /// A named pipe.
+    Fifo,
+    /// A character or block device.
+    Device,
+    /// A Unix socket.
+    Socket,
+    /// Anything else that is not a regular file.
+    Special,
+}
+
+impl fmt::Display for FileKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            FileKind::Directory => "directory",
+            FileKind::Fifo => "FIFO",
+            FileKind::Device => "device",
+            FileKind::Socket => "socket",
+            FileKind::Special => "special file",
+        })
+    }
+}
+
+/// The step of reading a pool that failed with an I/O error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IoStep {
+    /// `openat`.
+    Open,
+    /// The OFD read lock.
+    Lock,
+    /// `fstat`.
+    Stat,
+    /// `mmap`.
+    Map,
+    /// `pread` (in [`read_locked`]).
+    Read,
+}
+
+impl fmt::Display for IoStep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            IoStep::Open => "open",
+            IoStep::Lock => "lock",
+            IoStep::Stat => "stat",
+            IoStep::Map => "map",
+            IoStep::Read => "read",
+        })
+    }
+}
+
+impl PoolFileError {
+    fn new(path: &Path, kind: PoolFileErrorKind) -> PoolFileError {
+        PoolFileError { path: path.to_path_buf(), kind }
+    }
+
+    fn io(path: &Path, step: IoStep, error: io::Error) -> PoolFileError {
+        PoolFileError::new(path, PoolFileErrorKind::Io { step, error })
+    }
 }
 
 impl fmt::Display for PoolFileError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            PoolFileError::Missing(p) => write!(f, "KVP pool {} does not exist", Shown::path(p)),
-            PoolFileError::LockTimeout(p, t) => {
-                write!(f, "KVP pool {} stayed write-locked by its writer for {} ms", Shown::path(p), t.as_millis())
+        let p = Shown::path(&self.path);
+        match &self.kind {
+            PoolFileErrorKind::Missing => write!(f, "KVP pool {p} does not exist"),
+            PoolFileErrorKind::LockTimeout { timeout } => {
+                write!(f, "KVP pool {p} stayed write-locked by its writer for {} ms", timeout.as_millis())
             }
-            PoolFileError::NotRegular(p, kind) => {
-                write!(f, "KVP pool {} is a {kind}, not a regular file", Shown::path(p))
+            PoolFileErrorKind::NotRegular { found } => write!(f, "KVP pool {p} is a {found}, not a regular file"),
+            PoolFileErrorKind::TooLarge { len } => {
+                write!(f, "KVP pool {p} is {len} bytes, more than the {MAX_POOL_LEN} of 1024 records")
             }
-            PoolFileError::TooLarge(p, len) => {
-                write!(f, "KVP pool {} is {len} bytes, more than the {MAX_POOL_LEN} of 1024 records", Shown::path(p))
-            }
-            PoolFileError::Io(p, step, e) => write!(f, "cannot {step} KVP pool {}: {e}", Shown::path(p)),
+            PoolFileErrorKind::Io { step, error } => write!(f, "cannot {step} KVP pool {p}: {error}"),
         }
     }
 }
@@ -94,9 +180,7 @@ pub fn open_locked(path: &Path, timeout: Duration) -> Result<LockedPool, PoolFil
     let (file, len) = open_and_lock(path, timeout)?;
     let mapping = match usize::try_from(len).ok().and_then(NonZeroUsize::new) {
         None => None,
-        Some(len) => {
-            Some(ReadOnlyMapping::new(&file, len).map_err(|e| PoolFileError::Io(path.to_path_buf(), "map", e))?)
-        }
+        Some(len) => Some(ReadOnlyMapping::new(&file, len).map_err(|e| PoolFileError::io(path, IoStep::Map, e))?),
     };
     Ok(LockedPool { mapping, _file: file })
 }
@@ -118,7 +202,7 @@ pub fn read_locked(path: &Path, timeout: Duration) -> Result<Vec<u8>, PoolFileEr
             Ok(0) => break,
             Ok(n) => filled += n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(PoolFileError::Io(path.to_path_buf(), "read", e)),
+            Err(e) => return Err(PoolFileError::io(path, IoStep::Read, e)),
         }
     }
     bytes.truncate(filled);
@@ -127,19 +211,18 @@ pub fn read_locked(path: &Path, timeout: Duration) -> Result<Vec<u8>, PoolFileEr
 
 /// Opens `path` and takes the read lock; returns the file and its size under the lock.
 fn open_and_lock(path: &Path, timeout: Duration) -> Result<(File, u64), PoolFileError> {
-    let io_error = |step, e| PoolFileError::Io(path.to_path_buf(), step, e);
     // openat, not open: musl's open adds a redundant fcntl(F_SETFD) after O_CLOEXEC.
     let flags = OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC;
     let file = File::from(openat(AT_FDCWD, path, flags, Mode::empty()).map_err(|e| match e {
-        Errno::ENOENT => PoolFileError::Missing(path.to_path_buf()),
-        e => io_error("open", e.into()),
+        Errno::ENOENT => PoolFileError::new(path, PoolFileErrorKind::Missing),
+        e => PoolFileError::io(path, IoStep::Open, e.into()),
     })?);
     if let Err(e) = lock_shared(&file, timeout) {
         // A lock can fail on what is not a file at all; say that rather than the errno.
         check_regular(path, &file)?;
         return Err(match e {
-            Errno::EAGAIN | Errno::EACCES => PoolFileError::LockTimeout(path.to_path_buf(), timeout),
-            other => io_error("lock", other.into()),
+            Errno::EAGAIN | Errno::EACCES => PoolFileError::new(path, PoolFileErrorKind::LockTimeout { timeout }),
+            other => PoolFileError::io(path, IoStep::Lock, other.into()),
         });
     }
     let len = check_regular(path, &file)?;
@@ -148,22 +231,26 @@ fn open_and_lock(path: &Path, timeout: Duration) -> Result<(File, u64), PoolFile
 
 /// Checks the file type and size; returns the size.
 fn check_regular(path: &Path, file: &File) -> Result<u64, PoolFileError> {
-    let meta = file.metadata().map_err(|e| PoolFileError::Io(path.to_path_buf(), "stat", e))?;
+    let meta = file.metadata().map_err(|e| PoolFileError::io(path, IoStep::Stat, e))?;
     let kind = meta.file_type();
-    let not_regular = |what| Err(PoolFileError::NotRegular(path.to_path_buf(), what));
-    if kind.is_dir() {
-        return not_regular("directory");
+    let found = if kind.is_file() {
+        None
+    } else if kind.is_dir() {
+        Some(FileKind::Directory)
     } else if kind.is_fifo() {
-        return not_regular("FIFO");
+        Some(FileKind::Fifo)
     } else if kind.is_char_device() || kind.is_block_device() {
-        return not_regular("device");
+        Some(FileKind::Device)
     } else if kind.is_socket() {
-        return not_regular("socket");
-    } else if !kind.is_file() {
-        return not_regular("special file");
+        Some(FileKind::Socket)
+    } else {
+        Some(FileKind::Special)
+    };
+    if let Some(found) = found {
+        return Err(PoolFileError::new(path, PoolFileErrorKind::NotRegular { found }));
     }
     if meta.len() > MAX_POOL_LEN {
-        return Err(PoolFileError::TooLarge(path.to_path_buf(), meta.len()));
+        return Err(PoolFileError::new(path, PoolFileErrorKind::TooLarge { len: meta.len() }));
     }
     Ok(meta.len())
 }
@@ -249,22 +336,25 @@ mod tests {
     #[test]
     fn refuses_what_is_not_a_pool() {
         let dir = TempDir::new("bad");
-        assert!(matches!(open_locked(&dir.0.join("none"), T), Err(PoolFileError::Missing(_))));
-        assert!(matches!(open_locked(&dir.0, T), Err(PoolFileError::NotRegular(_, "directory"))));
-        assert!(matches!(open_locked(Path::new("/dev/zero"), T), Err(PoolFileError::NotRegular(_, "device"))));
+        let kind = |result: Result<LockedPool, PoolFileError>| result.err().unwrap().kind;
+        assert!(matches!(kind(open_locked(&dir.0.join("none"), T)), PoolFileErrorKind::Missing));
+        let directory = kind(open_locked(&dir.0, T));
+        assert!(matches!(directory, PoolFileErrorKind::NotRegular { found: FileKind::Directory }));
+        let device = kind(open_locked(Path::new("/dev/zero"), T));
+        assert!(matches!(device, PoolFileErrorKind::NotRegular { found: FileKind::Device }));
         let fifo = dir.0.join("fifo");
         nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
-        assert!(matches!(open_locked(&fifo, T), Err(PoolFileError::NotRegular(_, "FIFO"))));
+        assert!(matches!(kind(open_locked(&fifo, T)), PoolFileErrorKind::NotRegular { found: FileKind::Fifo }));
         let big = dir.0.join("big");
         File::create(&big).unwrap().set_len(MAX_POOL_LEN + 1).unwrap();
-        assert!(matches!(open_locked(&big, T), Err(PoolFileError::TooLarge(_, _))));
+        assert!(matches!(kind(open_locked(&big, T)), PoolFileErrorKind::TooLarge { .. }));
         let exact = dir.0.join("exact");
         File::create(&exact).unwrap().set_len(MAX_POOL_LEN).unwrap();
         assert_eq!(open_locked(&exact, T).unwrap().pool().len(), 1024);
         let lp = dir.0.join("loop");
         symlink(&lp, &lp).unwrap();
         let err = open_locked(&lp, T).err().unwrap();
-        assert!(matches!(err, PoolFileError::Io(_, "open", _)), "{err}");
+        assert!(matches!(err.kind, PoolFileErrorKind::Io { step: IoStep::Open, .. }), "{err}");
     }
 
     #[test]
@@ -276,7 +366,7 @@ mod tests {
         let started = Instant::now();
         let err = open_locked(&path, Duration::from_millis(100)).err().unwrap();
         let waited = started.elapsed();
-        assert!(matches!(err, PoolFileError::LockTimeout(_, _)), "{err}");
+        assert!(matches!(err.kind, PoolFileErrorKind::LockTimeout { .. }), "{err}");
         assert!(waited >= Duration::from_millis(100) && waited < Duration::from_millis(600), "{waited:?}");
         drop(writer);
         assert!(open_locked(&path, Duration::ZERO).is_ok());
@@ -290,7 +380,8 @@ mod tests {
         let empty = dir.0.join("empty");
         std::fs::write(&empty, b"").unwrap();
         assert!(read_locked(&empty, T).unwrap().is_empty());
-        assert!(matches!(read_locked(&dir.0, T), Err(PoolFileError::NotRegular(_, "directory"))));
+        let directory = read_locked(&dir.0, T).err().unwrap().kind;
+        assert!(matches!(directory, PoolFileErrorKind::NotRegular { found: FileKind::Directory }));
     }
 
     #[test]

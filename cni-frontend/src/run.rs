@@ -7,8 +7,9 @@ use std::ffi::OsString;
 use std::io::{Read, Write};
 
 use crate::call_log::CallLog;
-use crate::cni::{self, netconf, CniError, CniVersion, Code, Command};
+use crate::cni::{self, netconf, CniError, CniVersion, Command};
 use crate::commands;
+use crate::error_codes::{stdin_too_large, stdin_unreadable};
 
 /// Largest config read from stdin. Kubernetes caps all of an object's annotations at 256 KiB,
 /// so a real netconf is far below this.
@@ -40,7 +41,7 @@ fn execute(
     var: impl Fn(&str) -> Option<OsString>,
     stdin: &mut impl Read,
     input: &mut Vec<u8>,
-    stderr: &mut impl Write,
+    stderr: &mut dyn Write,
 ) -> Result<Vec<u8>, (&'static str, CniError)> {
     let env = cni::env::read(var).map_err(|e| ("command", e))?;
     let name = env.command.as_str();
@@ -51,10 +52,10 @@ fn execute(
     let conf = netconf::decode(input).map_err(|e| (name, e))?;
     let mut log = CallLog::start(&conf.ipam);
     let result = match env.command {
-        Command::Add => commands::add(&env, &conf, &mut log),
+        Command::Add => commands::add(&env, &conf, &mut log, stderr),
         Command::Del => commands::del(&env, &conf),
-        Command::Check => commands::check(&env, &conf, &mut log),
-        Command::Status => commands::status(&env, &conf),
+        Command::Check => commands::check(&env, &conf, &mut log, stderr),
+        Command::Status => commands::status(&env, &conf, stderr),
         Command::Gc => commands::gc(&env, &conf),
         Command::Version => Ok(commands::version(input)),
     };
@@ -67,13 +68,38 @@ fn read_stdin(stdin: &mut impl Read, input: &mut Vec<u8>) -> Result<(), CniError
     // Real configs are a few hundred bytes; read_to_end grows the buffer for larger ones.
     input.reserve(4 << 10);
     let limit = u64::try_from(MAX_STDIN).unwrap_or(u64::MAX) + 1;
-    stdin
-        .take(limit)
-        .read_to_end(input)
-        .map_err(|e| CniError::new(Code::Io, format!("cannot read the network config from stdin: {e}")))?;
+    stdin.take(limit).read_to_end(input).map_err(|e| stdin_unreadable(&e))?;
     if input.len() > MAX_STDIN {
-        return Err(CniError::new(Code::Decode, "network config on stdin is larger than 4 MiB")
-            .with_details("a CNI network config is a few KiB; check what the runtime passes"));
+        return Err(stdin_too_large(MAX_STDIN >> 20));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Diagnostics reach the writer `run` is given, not the process's stderr, so in-process
+    /// callers (tests, fuzzers) see them.
+    #[test]
+    fn warnings_go_to_the_given_stderr() {
+        let dir = std::env::temp_dir().join(format!("ipoib-run-stderr-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("pool");
+        let mut bytes = vec![0u8; kvp_core::RECORD_LEN];
+        kvp_core::encode_pool(&[("IPoIB_Data", "NUMPAIRS:1|00155D33FF0B:172.16.1.2")], &mut bytes).unwrap();
+        bytes.extend_from_slice(&[0; 100]);
+        std::fs::write(&path, bytes).unwrap();
+        let conf = format!(
+            r#"{{"cniVersion":"1.1.0","name":"n","ipam":{{"type":"azure-ipoib-ipam-cni","kvpPath":"{}"}}}}"#,
+            path.display()
+        );
+        let var = |name: &str| (name == "CNI_COMMAND").then(|| OsString::from("STATUS"));
+        let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+        let code = run(var, &mut conf.as_bytes(), &mut stdout, &mut stderr);
+        let _ = std::fs::remove_dir_all(&dir);
+        let stderr = String::from_utf8(stderr).unwrap();
+        assert_eq!((code, stdout.as_slice()), (0, &b""[..]), "{stderr}");
+        assert!(stderr.contains("ends in a partial record (100 bytes), ignored"), "{stderr}");
+    }
 }
