@@ -13,8 +13,8 @@ use cni_frontend::cni::netconf::{self, NetConf, MAX_LOCK_TIMEOUT_MS, MAX_ROUTES}
 use cni_frontend::cni::version::SUPPORTED;
 use cni_frontend::cni::{json, CniError, Code};
 use cni_frontend::netlink::{
-    build_getlink_request, parse_getlink_reply, NetlinkError, GETLINK_REQUEST_MAX_LEN, IFLA_ADDRESS, NLMSG_HDRLEN,
-    RTA_HDRLEN,
+    build_getlink_request, parse_getlink_reply, NetlinkError, ARPHRD_INFINIBAND, GETLINK_REQUEST_MAX_LEN, IFLA_ADDRESS,
+    NLMSG_HDRLEN, RTA_HDRLEN,
 };
 
 /// Configs the plugin must accept, in the shapes runtimes send. Fuzz input is spliced into them
@@ -195,6 +195,12 @@ fn check_reply(buf: &[u8], seq: u32) {
             let attr_kind = u16::from_ne_bytes([header[2], header[3]]);
             assert_eq!(usize::from(attr_len), RTA_HDRLEN + reply.address.len());
             assert_eq!(attr_kind & 0x3fff, IFLA_ADDRESS);
+            // Only an InfiniBand link with a lower link other than itself is an IPoIB child.
+            if let Some(parent) = reply.ipoib_parent() {
+                assert_eq!(reply.link_type, ARPHRD_INFINIBAND);
+                assert_eq!(reply.lower_index, Some(parent));
+                assert_ne!(parent, reply.index);
+            }
         }
         Err(NetlinkError::Malformed { offset, .. }) => assert!(offset <= buf.len(), "offset {offset} of {}", buf.len()),
         Err(NetlinkError::Kernel { errno }) => assert_ne!(errno, 0, "errno 0 is an acknowledgement"),

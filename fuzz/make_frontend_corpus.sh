@@ -47,6 +47,13 @@ write('ipoib_hand_built', newlink(SEQ, 32, IB))
 write('multipart_ack_other_seq', err(SEQ + 1, 19) + newlink(SEQ - 1, 1, b'\x01' * 6) + err(SEQ, 0) + newlink(SEQ, 32, IB))
 write('nested_flag_address', msg(16, SEQ, struct.pack('=BBHiII', 0, 0, 1, 3, 0, 0) + attr(1 | 0x8000, bytes([0, 0x15, 0x5d, 0x33, 0xff, 0x0b]))))
 write('done', msg(3, SEQ, b'\0' * 4))
+# IFLA_LINK (5) before the address, as rtnl_fill_ifinfo orders it: an IPoIB child (index 9 on
+# parent 7), which the plugin refuses, and a veth naming its peer, which it serves.
+def newlink_lower(link_type, index, lower, addr):
+    p = struct.pack('=BBHiII', 0, 0, link_type, index, 0x1043, 0) + attr(3, b'ib0.8001\0') + attr(4, struct.pack('=I', 2044))
+    return msg(16, SEQ, p + attr(5, struct.pack('=i', lower)) + attr(1, addr) + attr(2, b'\xff' * 20))
+write('ipoib_child', newlink_lower(32, 9, 7, IB))
+write('veth_with_peer_link', newlink_lower(1, 9, 8, bytes([0, 0x15, 0x5d, 0x33, 0xff, 0x0b])))
 EOF
 
 # --- netlink_reply: captured from the kernel, asked the way cni-frontend asks (RTM_GETLINK by name)

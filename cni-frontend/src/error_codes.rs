@@ -19,6 +19,7 @@
 //! | pool not a regular file, too large, unreadable | 102 |
 //! | NIC's link or address unreadable (and no sysfs fallback) | 103 |
 //! | CHECK: `prevResult` does not hold the address KVP assigns | 104 |
+//! | the NIC is an IPoIB child link (ipoib-cni) | 105 |
 
 use std::net::IpAddr;
 use std::path::Path;
@@ -171,6 +172,12 @@ pub fn link_failure(e: &LinkError, fallback: Option<(&str, &SysfsError)>) -> Cni
     let code = match e.kind {
         LinkErrorKind::NetnsNotFound => Code::UnknownContainer,
         LinkErrorKind::SameAsOwnNetns => Code::InvalidNetns,
+        LinkErrorKind::IpoibChild { .. } => {
+            return CniError::new(Code::IpoibChildLink, e.to_string()).with_details(
+                "every child of one port would get the same address; give ipoib-cni child links addresses \
+                 with an IPAM plugin such as whereabouts, and use this plugin for the IB NICs themselves (host-device)",
+            );
+        }
         _ => Code::NicLookupFailed,
     };
     let error = CniError::new(code, e.to_string());
@@ -220,6 +227,7 @@ pub fn stdin_too_large(limit_mib: usize) -> CniError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::link::LinkName;
 
     #[test]
     fn the_prepared_fault_report_is_the_error_each_command_and_version_would_print() {
@@ -238,5 +246,29 @@ mod tests {
         let report = pool_fault_report(Command::Status, CniVersion::V1_1_0);
         assert_eq!(report.stdout, pool_fault_error(Code::NotReady).to_json("1.1.0"));
         assert!(report.stderr.starts_with(b"azure-ipoib-ipam-cni: STATUS failed (code 50): KVP pool changed"));
+    }
+
+    #[test]
+    fn an_ipoib_child_gets_its_own_code_and_points_to_whereabouts() {
+        let link = LinkName { ifname: "net1".into(), netns: Some("/var/run/netns/pod".into()) };
+        let e = LinkError { link, kind: LinkErrorKind::IpoibChild { parent_index: 7 } };
+        let fallback_error = SysfsError::DeviceNotFound { path: "/sys/bus/pci/devices/x".into() };
+        for error in [link_failure(&e, None), link_failure(&e, Some(("0000:00:08.0", &fallback_error)))] {
+            assert_eq!(error.code, Code::IpoibChildLink);
+            assert_eq!(error.code.number(), 105);
+            assert!(error
+                .msg
+                .contains("link \"net1\" in netns /var/run/netns/pod is an IPoIB child link (parent ifindex 7)"));
+            assert!(error.details.contains("whereabouts"), "{}", error.details);
+        }
+    }
+
+    #[test]
+    fn a_missing_netns_is_code_3_other_link_failures_103() {
+        let link = LinkName { ifname: "net1".into(), netns: Some("/var/run/netns/gone".into()) };
+        let gone = LinkError { link: link.clone(), kind: LinkErrorKind::NetnsNotFound };
+        assert_eq!(link_failure(&gone, None).code, Code::UnknownContainer);
+        let no_link = LinkError { link, kind: LinkErrorKind::NoSuchLink };
+        assert_eq!(link_failure(&no_link, None).code, Code::NicLookupFailed);
     }
 }

@@ -146,6 +146,12 @@ pub enum LinkErrorKind {
     UnsupportedAddress(HwAddrError),
     /// The kernel's reply could not be parsed.
     MalformedReply(NetlinkError),
+    /// The link is an IPoIB child (ipoib-cni's kind), which shares its parent's port GUID and so
+    /// has no address of its own in `IPoIB_Data`.
+    IpoibChild {
+        /// The parent link's ifindex.
+        parent_index: i32,
+    },
 }
 
 impl LinkError {
@@ -195,6 +201,11 @@ impl fmt::Display for LinkError {
             LinkErrorKind::NoAddress => write!(f, "{link} has no hardware address"),
             LinkErrorKind::UnsupportedAddress(error) => write!(f, "{link}: {error}"),
             LinkErrorKind::MalformedReply(error) => write!(f, "{link}: {error}"),
+            LinkErrorKind::IpoibChild { parent_index } => write!(
+                f,
+                "{link} is an IPoIB child link (parent ifindex {parent_index}); it shares its parent's port GUID, \
+                 so IPoIB_Data holds no address of its own for it"
+            ),
         }
     }
 }
@@ -354,6 +365,9 @@ fn query_hwaddr(socket: &OwnedFd, link: &LinkName) -> Result<HwAddr, LinkError> 
             e => LinkErrorKind::MalformedReply(e),
         })
     })?;
+    if let Some(parent_index) = answer.ipoib_parent() {
+        return Err(error(LinkErrorKind::IpoibChild { parent_index }));
+    }
     HwAddr::from_bytes(answer.address).map_err(|e| error(LinkErrorKind::UnsupportedAddress(e)))
 }
 

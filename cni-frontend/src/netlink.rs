@@ -34,6 +34,11 @@ pub const IFLA_EXT_MASK: u16 = 29;
 /// `RTEXT_FILTER_SKIP_STATS`: no `IFLA_STATS`/`IFLA_STATS64` (about 300 bytes the plugin never
 /// reads). Kernels older than 4.20 ignore the bit and send them anyway.
 pub const RTEXT_FILTER_SKIP_STATS: u32 = 1 << 3;
+/// `IFLA_LINK`: the ifindex of the link this one sits on (a u32); the kernel puts it in a reply
+/// only when it differs from the link's own index.
+pub const IFLA_LINK: u16 = 5;
+/// `ARPHRD_INFINIBAND`: the `ifi_type` of an IPoIB link.
+pub const ARPHRD_INFINIBAND: u16 = 32;
 /// `IFNAMSIZ`: an interface name, NUL included, fits in 16 bytes.
 pub const IFNAMSIZ: usize = 16;
 /// The attribute type bits; the top two bits are the `NLA_F_NESTED`/`NLA_F_NET_BYTEORDER` flags.
@@ -183,6 +188,24 @@ pub struct LinkReply<'a> {
     pub index: i32,
     /// The `IFLA_ADDRESS` payload: 6 bytes for Ethernet, 20 for IPoIB.
     pub address: &'a [u8],
+    /// `IFLA_LINK`, when the reply carries a 4-byte one: the index of the link this one sits on.
+    pub lower_index: Option<i32>,
+}
+
+impl LinkReply<'_> {
+    /// The parent's ifindex when this is an IPoIB child link (`ip link add link ib0 … type ipoib`,
+    /// as ipoib-cni creates them).
+    ///
+    /// A child shares its parent's port GUID, hence the MAC `IPoIB_Data` names, so it cannot have
+    /// an address of its own there. The kernel tells them apart: `ipoib_get_iflink` returns a
+    /// child's parent ifindex and a parent's own index, and rtnetlink sends `IFLA_LINK` only when
+    /// that differs from the link's index. Veths carry `IFLA_LINK` too (their peer), so only an
+    /// InfiniBand link is judged by it.
+    #[must_use]
+    pub fn ipoib_parent(&self) -> Option<i32> {
+        let lower = self.lower_index?;
+        (self.link_type == ARPHRD_INFINIBAND && lower != self.index).then_some(lower)
+    }
 }
 
 /// Writes an `RTM_GETLINK` request for `ifname` into `buf` and returns the written prefix.
@@ -264,6 +287,8 @@ fn parse_newlink(payload: &[u8], base: usize) -> Result<LinkReply<'_>, NetlinkEr
     let (ifinfo, attributes) = IfInfoMsg::ref_from_prefix(payload)
         .map_err(|_| NetlinkError::Malformed { offset: base, what: Malformed::TruncatedIfinfo })?;
     let base = base + IFINFOMSG_LEN;
+    let mut address = None;
+    let mut lower_index = None;
     let mut offset = 0;
     while offset < attributes.len() {
         let rest = attributes.get(offset..).unwrap_or_default();
@@ -274,12 +299,17 @@ fn parse_newlink(payload: &[u8], base: usize) -> Result<LinkReply<'_>, NetlinkEr
             return Err(malformed(Malformed::AttributeLength));
         }
         let value = rest.get(RTA_HDRLEN..len).ok_or(malformed(Malformed::AttributeLength))?;
-        if attr.kind.get() & NLA_TYPE_MASK == IFLA_ADDRESS {
-            return Ok(LinkReply { link_type: ifinfo.kind.get(), index: ifinfo.index.get(), address: value });
+        match attr.kind.get() & NLA_TYPE_MASK {
+            IFLA_ADDRESS => address = address.or(Some(value)),
+            IFLA_LINK => {
+                lower_index = lower_index.or(I32::<NativeEndian>::read_from_bytes(value).ok().map(|i| i.get()))
+            }
+            _ => {}
         }
         offset = offset.saturating_add(align4(len));
     }
-    Err(NetlinkError::NoAddress)
+    let address = address.ok_or(NetlinkError::NoAddress)?;
+    Ok(LinkReply { link_type: ifinfo.kind.get(), index: ifinfo.index.get(), address, lower_index })
 }
 
 #[cfg(test)]
@@ -379,9 +409,52 @@ mod tests {
     #[test]
     fn ethernet_and_ipoib_addresses() {
         let reply = newlink(SEQ, 1, Some(&ETH));
-        assert_eq!(parse_getlink_reply(&reply, SEQ), Ok(LinkReply { link_type: 1, index: 7, address: &ETH }));
+        let expected = LinkReply { link_type: 1, index: 7, address: &ETH, lower_index: None };
+        assert_eq!(parse_getlink_reply(&reply, SEQ), Ok(expected));
         let reply = newlink(SEQ, 32, Some(&IB));
-        assert_eq!(parse_getlink_reply(&reply, SEQ), Ok(LinkReply { link_type: 32, index: 7, address: &IB }));
+        let expected = LinkReply { link_type: 32, index: 7, address: &IB, lower_index: None };
+        assert_eq!(parse_getlink_reply(&reply, SEQ), Ok(expected));
+        assert_eq!(expected.ipoib_parent(), None);
+    }
+
+    /// An `RTM_NEWLINK` as the kernel writes it for a link with a lower link: `IFLA_LINK` before
+    /// the address, as `rtnl_fill_ifinfo` orders them.
+    fn newlink_with_lower(link_type: u16, index: i32, lower: i32, address: &[u8]) -> Vec<u8> {
+        let mut payload = ifinfo(link_type, index);
+        payload.extend(attr(IFLA_IFNAME, b"ib0.8001\0"));
+        payload.extend(attr(4, &2044u32.to_ne_bytes()));
+        payload.extend(attr(IFLA_LINK, &lower.to_ne_bytes()));
+        payload.extend(attr(IFLA_ADDRESS, address));
+        payload.extend(attr(2, &[0xff; 20]));
+        message(RTM_NEWLINK, SEQ, &payload)
+    }
+
+    #[test]
+    fn an_ipoib_link_with_a_lower_link_is_a_child() {
+        // `ip link add link ib0 name ib0.8001 type ipoib`: index 9 on parent 7.
+        let reply = newlink_with_lower(ARPHRD_INFINIBAND, 9, 7, &IB);
+        let answer = parse_getlink_reply(&reply, SEQ).unwrap();
+        assert_eq!(answer, LinkReply { link_type: 32, index: 9, address: &IB, lower_index: Some(7) });
+        assert_eq!(answer.ipoib_parent(), Some(7));
+    }
+
+    #[test]
+    fn a_parent_or_a_veth_is_not_a_child() {
+        // A parent IPoIB link has no IFLA_LINK (the kernel omits it when it equals the index).
+        assert_eq!(parse_getlink_reply(&newlink(SEQ, ARPHRD_INFINIBAND, Some(&IB)), SEQ).unwrap().ipoib_parent(), None);
+        // Should a kernel send it anyway, pointing at the link itself, that is still no child.
+        let reply = newlink_with_lower(ARPHRD_INFINIBAND, 7, 7, &IB);
+        assert_eq!(parse_getlink_reply(&reply, SEQ).unwrap().ipoib_parent(), None);
+        // A veth names its peer in IFLA_LINK: an Ethernet link is never judged by it.
+        let reply = newlink_with_lower(1, 9, 8, &ETH);
+        let answer = parse_getlink_reply(&reply, SEQ).unwrap();
+        assert_eq!((answer.lower_index, answer.ipoib_parent()), (Some(8), None));
+        // A malformed (not 4-byte) IFLA_LINK is ignored rather than guessed at.
+        let mut payload = ifinfo(ARPHRD_INFINIBAND, 9);
+        payload.extend(attr(IFLA_LINK, &[7, 0]));
+        payload.extend(attr(IFLA_ADDRESS, &IB));
+        let reply = message(RTM_NEWLINK, SEQ, &payload);
+        assert_eq!(parse_getlink_reply(&reply, SEQ).unwrap().ipoib_parent(), None);
     }
 
     #[test]

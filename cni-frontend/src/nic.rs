@@ -28,6 +28,8 @@ pub fn mac(env: &Env, conf: &NetConf<'_>, sysfs_root: &Path, stderr: &mut dyn Wr
         Ok(hwaddr) => return Ok(hwaddr.mac()),
         // Not a failure to read the NIC but a wrong invocation: no fallback.
         Err(e @ LinkError { kind: LinkErrorKind::SameAsOwnNetns, .. }) => return Err(link_failure(&e, None)),
+        // The PCI device's port GUID would be the parent's: never fall back for a child.
+        Err(e @ LinkError { kind: LinkErrorKind::IpoibChild { .. }, .. }) => return Err(link_failure(&e, None)),
         Err(e) => e,
     };
     let fallback = conf.device_id.as_deref().map(|pci| (pci, sysfs::mac_for_pci_device(sysfs_root, pci)));

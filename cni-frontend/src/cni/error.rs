@@ -40,6 +40,8 @@ pub enum Code {
     NicLookupFailed = 103,
     /// 104: CHECK: the address in `prevResult` is not the one KVP assigns.
     AddressMismatch = 104,
+    /// 105: the NIC is an IPoIB child link (ipoib-cni), which this plugin must never serve.
+    IpoibChildLink = 105,
 }
 
 impl Code {
