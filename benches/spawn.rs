@@ -18,9 +18,6 @@
 //! (`strace -f -c`), peak RSS and minor page faults (`/usr/bin/time -f '%M %R'`), binary size
 //! and linkage.
 
-#[path = "../tests/support/netns.rs"]
-mod netns;
-
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -112,7 +109,7 @@ fn main() {
     )
     .expect("write conf");
 
-    let ns = netns::Netns::new();
+    let ns = ipoib_test_support::netns::Netns::new();
     ns.add_veth("net1", SAMPLE_MAC);
     let cni_env = |command: &str| -> Vec<(&'static str, String)> {
         vec![

@@ -12,20 +12,19 @@
 //! An unreadable pool cannot be made with `chmod 000` when the tests run as root (root reads it
 //! anyway), so the "cannot open" row uses a path under a regular file (`ENOTDIR`) instead, which
 //! takes the same path through the plugin (open fails with an errno other than `ENOENT`).
-
-#[path = "support/netns.rs"]
-mod netns;
-#[path = "support/plugin.rs"]
-mod plugin;
+// Test code: indexing, unwrapping and panicking are how a test fails (the workspace lints deny
+// them in library code only).
+#![allow(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::HashSet;
 use std::fs::File;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
 
+use ipoib_test_support::netns::{self, Netns};
+use ipoib_test_support::plugin::*;
+use ipoib_test_support::root::needs_root;
 use kvp_core::{encode_record, RawRecord, KEY_LEN, RECORD_LEN, VALUE_LEN};
-use netns::Netns;
-use plugin::*;
 
 /// The NIC the root rows look up, and its pair.
 const NIC_MAC: &str = "00:15:5d:33:ff:0b";
@@ -702,7 +701,7 @@ fn bad_input_without_root() {
 
 #[test]
 fn bad_input_at_the_nic_stage() {
-    if !have_root("bad_input_at_the_nic_stage") {
+    if !needs_root("bad_input_at_the_nic_stage") {
         return;
     }
     let ns = Netns::new();
@@ -750,7 +749,7 @@ fn echoed_outside_values_are_capped() {
 
 #[test]
 fn a_2047_byte_value_that_is_valid_is_not_bad_input() {
-    if !have_root("a_2047_byte_value_that_is_valid_is_not_bad_input") {
+    if !needs_root("a_2047_byte_value_that_is_valid_is_not_bad_input") {
         return;
     }
     let ns = Netns::new();

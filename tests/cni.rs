@@ -1,14 +1,13 @@
 //! The plugin binary driven as a runtime drives it: every command in every version, the result
 //! shapes, the error codes, tolerant config decoding, and multi-NIC pools. Tests that need a
 //! network namespace need root; CI runs them as root and fails if it cannot.
+// Test code: indexing, unwrapping and panicking are how a test fails (the workspace lints deny
+// them in library code only).
+#![allow(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "support/netns.rs"]
-mod netns;
-#[path = "support/plugin.rs"]
-mod plugin;
-
-use netns::Netns;
-use plugin::*;
+use ipoib_test_support::netns::{self, Netns};
+use ipoib_test_support::plugin::*;
+use ipoib_test_support::root::needs_root;
 
 const SAMPLE_MAC: &str = "00:15:5d:33:ff:0b";
 const SAMPLE_VALUE: &str = "NUMPAIRS:1|00155D33FF0B:172.16.1.2";
@@ -57,7 +56,7 @@ fn version_lists_all_seven_versions() {
 
 #[test]
 fn add_in_every_version() {
-    if !have_root("add_in_every_version") {
+    if !needs_root("add_in_every_version") {
         return;
     }
     let pod = Pod::sample();
@@ -82,7 +81,7 @@ fn add_in_every_version() {
 
 #[test]
 fn add_honours_prefix_length_and_routes() {
-    if !have_root("add_honours_prefix_length_and_routes") {
+    if !needs_root("add_honours_prefix_length_and_routes") {
         return;
     }
     let pod = Pod::sample();
@@ -98,7 +97,7 @@ fn add_honours_prefix_length_and_routes() {
 
 #[test]
 fn multi_nic_pool_gives_each_nic_its_own_address() {
-    if !have_root("multi_nic_pool_gives_each_nic_its_own_address") {
+    if !needs_root("multi_nic_pool_gives_each_nic_its_own_address") {
         return;
     }
     let pairs: Vec<(String, String)> =
@@ -128,7 +127,7 @@ fn multi_nic_pool_gives_each_nic_its_own_address() {
 
 #[test]
 fn check_in_every_version() {
-    if !have_root("check_in_every_version") {
+    if !needs_root("check_in_every_version") {
         return;
     }
     let pod = Pod::sample();
@@ -235,7 +234,7 @@ fn pool_errors_come_before_the_nic_lookup() {
 
 #[test]
 fn nic_errors() {
-    if !have_root("nic_errors") {
+    if !needs_root("nic_errors") {
         return;
     }
     let pod = Pod::sample();
@@ -312,7 +311,7 @@ fn errors_answer_in_the_configs_version() {
 
 #[test]
 fn tolerant_decoding_of_what_host_device_passes() {
-    if !have_root("tolerant_decoding_of_what_host_device_passes") {
+    if !needs_root("tolerant_decoding_of_what_host_device_passes") {
         return;
     }
     let pod = Pod::sample();

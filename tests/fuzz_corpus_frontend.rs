@@ -1,6 +1,9 @@
 //! Replays the committed cni-frontend fuzz seeds and regression inputs through the fuzz targets'
 //! own checks (`fuzz/frontend_checks.rs`), so stable `cargo test` guards what the fuzzers found
 //! without running libFuzzer. kvp-core's targets are replayed by `kvp-core/tests/fuzz_corpus.rs`.
+// Test code: indexing, unwrapping and panicking are how a test fails (the workspace lints deny
+// them in library code only).
+#![allow(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 #[path = "../fuzz/frontend_checks.rs"]
 mod frontend_checks;

@@ -4,11 +4,9 @@
 //! rtnetlink reply outgrows the buffer, and netns paths that are not UTF-8.
 //!
 //! Root only, like every test that makes namespaces or mounts; under `CI` they must run.
-
-#[path = "support/netns.rs"]
-mod netns;
-#[path = "support/plugin.rs"]
-mod plugin;
+// Test code: indexing, unwrapping and panicking are how a test fails (the workspace lints deny
+// them in library code only).
+#![allow(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::ffi::{OsStr, OsString};
 use std::io::Write;
@@ -19,8 +17,9 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use netns::Netns;
-use plugin::*;
+use ipoib_test_support::netns::{self, Netns};
+use ipoib_test_support::plugin::*;
+use ipoib_test_support::root::needs_root;
 
 const NIC_MAC: &str = "00:15:5d:33:ff:0b";
 const IPOIB_DATA: &str = "NUMPAIRS:1|00155D33FF0B:172.16.1.2";
@@ -96,7 +95,7 @@ fn env_os<'a>(command: &'a str, netns: &'a OsStr) -> Vec<(&'a str, &'a OsStr)> {
 }
 
 fn plugin_run(command: &str, netns: &OsStr, stdin: &[u8]) -> Run {
-    run_os(Path::new(PLUGIN), &[], &env_os(command, netns), stdin, Duration::from_secs(5))
+    run_os(&plugin_path(), &[], &env_os(command, netns), stdin, Duration::from_secs(5))
 }
 
 /// A pool with the NIC's pair, in `dir`.
@@ -116,7 +115,7 @@ fn conf_with_prev(version: &str, pool: &Path) -> Vec<u8> {
 
 #[test]
 fn a_fifo_as_cni_netns_is_refused_at_once_by_add_and_check() {
-    if !have_root("a_fifo_as_cni_netns_is_refused_at_once_by_add_and_check") {
+    if !needs_root("a_fifo_as_cni_netns_is_refused_at_once_by_add_and_check") {
         return;
     }
     let dir = TempDir::new("fifo-netns");
@@ -135,7 +134,7 @@ fn a_fifo_as_cni_netns_is_refused_at_once_by_add_and_check() {
 
 #[test]
 fn the_pool_lock_is_taken_only_after_the_netns_and_netlink_work() {
-    if !have_root("the_pool_lock_is_taken_only_after_the_netns_and_netlink_work") {
+    if !needs_root("the_pool_lock_is_taken_only_after_the_netns_and_netlink_work") {
         return;
     }
     let ns = Netns::new();
@@ -145,8 +144,9 @@ fn the_pool_lock_is_taken_only_after_the_netns_and_netlink_work() {
     let trace = dir.path("trace");
     let netns_path = ns.path();
     let env = env_os("ADD", OsStr::new(&netns_path));
+    let plugin = plugin_path();
     let args: Vec<&OsStr> =
-        vec![OsStr::new("-f"), OsStr::new("-o"), trace.as_os_str(), OsStr::new("--"), OsStr::new(PLUGIN)];
+        vec![OsStr::new("-f"), OsStr::new("-o"), trace.as_os_str(), OsStr::new("--"), plugin.as_os_str()];
     let strace = Path::new("/usr/bin/strace");
     let out = run_os(strace, &args, &env, netconf("1.0.0", &ipam(&pool)).as_bytes(), Duration::from_secs(20));
     assert_eq!(out.exit, Some(0), "{out:?}");
@@ -206,7 +206,7 @@ impl Drop for SmallTmpfs {
 
 #[test]
 fn a_sparse_pool_on_a_full_tmpfs_gives_a_cni_error_not_a_signal() {
-    if !have_root("a_sparse_pool_on_a_full_tmpfs_gives_a_cni_error_not_a_signal") {
+    if !needs_root("a_sparse_pool_on_a_full_tmpfs_gives_a_cni_error_not_a_signal") {
         return;
     }
     let ns = Netns::new();
@@ -241,7 +241,7 @@ fn a_sparse_pool_on_a_full_tmpfs_gives_a_cni_error_not_a_signal() {
 
 #[test]
 fn adds_against_a_writer_truncating_without_the_lock_never_die_of_a_signal() {
-    if !have_root("adds_against_a_writer_truncating_without_the_lock_never_die_of_a_signal") {
+    if !needs_root("adds_against_a_writer_truncating_without_the_lock_never_die_of_a_signal") {
         return;
     }
     let ns = Netns::new();
@@ -329,7 +329,7 @@ fn netns_with_altnames(count: usize) -> Netns {
 
 #[test]
 fn links_with_many_altnames_resolve() {
-    if !have_root("links_with_many_altnames_resolve") {
+    if !needs_root("links_with_many_altnames_resolve") {
         return;
     }
     let dir = TempDir::new("altnames");
@@ -344,7 +344,7 @@ fn links_with_many_altnames_resolve() {
 
 #[test]
 fn add_takes_a_netns_at_a_non_utf8_path() {
-    if !have_root("add_takes_a_netns_at_a_non_utf8_path") {
+    if !needs_root("add_takes_a_netns_at_a_non_utf8_path") {
         return;
     }
     let ns = Netns::new();

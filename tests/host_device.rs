@@ -6,16 +6,15 @@
 //! Root only (CI runs them as root). host-device releases differ in what they do around the IPAM
 //! call (rollback of a failed ADD, a DEL after the link is gone); where they do, the tests accept
 //! each release's documented behaviour but never an error of this plugin.
-
-#[path = "support/netns.rs"]
-mod netns;
-#[path = "support/plugin.rs"]
-mod plugin;
+// Test code: indexing, unwrapping and panicking are how a test fails (the workspace lints deny
+// them in library code only).
+#![allow(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
 
-use netns::{HostVeth, Netns};
-use plugin::*;
+use ipoib_test_support::netns::{self, HostVeth, Netns};
+use ipoib_test_support::plugin::*;
+use ipoib_test_support::root::{can_run, root};
 use serde_json::{json, Value};
 
 /// Where Debian's containernetworking-plugins puts host-device (tests/setup.sh installs it).
@@ -27,17 +26,11 @@ const SAMPLE_VALUE: &str = "NUMPAIRS:1|00155D33FF0B:172.16.1.2";
 /// True when the test can run: root, and host-device installed. Fails under CI when either is
 /// missing; elsewhere prints a notice and tells the caller to return.
 fn ready(test: &str) -> bool {
-    if !have_root(test) {
-        return false;
-    }
-    if Path::new(HOST_DEVICE).exists() {
-        return true;
-    }
-    if std::env::var_os("CI").is_some() {
-        panic!("{test}: {HOST_DEVICE} is missing: tests/setup.sh installs containernetworking-plugins");
-    }
-    eprintln!("{test}: SKIPPED ({HOST_DEVICE} is missing; apt-get install containernetworking-plugins)");
-    false
+    let host_device = || match Path::new(HOST_DEVICE).exists() {
+        true => Ok(()),
+        false => Err(format!("{HOST_DEVICE} is missing: tests/setup.sh installs containernetworking-plugins")),
+    };
+    can_run(test, root().and_then(|()| host_device()))
 }
 
 /// A CNI_PATH directory holding `host-device` and `azure-ipoib-ipam-cni` (symlinks to the
@@ -51,7 +44,7 @@ impl Chain {
         let dir = TempDir::new(tag);
         std::fs::create_dir(dir.path("bin")).expect("create CNI_PATH dir");
         std::os::unix::fs::symlink(HOST_DEVICE, dir.path("bin/host-device")).expect("link host-device");
-        std::os::unix::fs::symlink(PLUGIN, dir.path("bin/azure-ipoib-ipam-cni")).expect("link the plugin");
+        std::os::unix::fs::symlink(plugin_path(), dir.path("bin/azure-ipoib-ipam-cni")).expect("link the plugin");
         let chain = Chain { dir };
         chain.write_pool(records);
         chain

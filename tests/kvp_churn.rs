@@ -5,22 +5,19 @@
 //!
 //! Root only (the daemon runs in a private mount namespace, the NIC lives in a netns); without
 //! root these tests print a notice and pass, unless `CI` is set, where they fail.
-
-#[path = "support/kvp_daemon.rs"]
-mod kvp_daemon;
-#[path = "support/netns.rs"]
-mod netns;
-#[path = "support/plugin.rs"]
-mod plugin;
+// Test code: indexing, unwrapping and panicking are how a test fails (the workspace lints deny
+// them in library code only).
+#![allow(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use kvp_daemon::{raw_records, KvpDaemon, PoolLock, UnlockedReader, RECORD_LEN};
-use netns::Netns;
-use plugin::{cni_env, netconf, run, Outcome};
+use ipoib_test_support::kvp_daemon::{self, raw_records, KvpDaemon, PoolLock, UnlockedReader, RECORD_LEN};
+use ipoib_test_support::netns::Netns;
+use ipoib_test_support::plugin::{cni_env, netconf, run, Outcome};
+use ipoib_test_support::root::can_run;
 
 const IPOIB_DATA: &str = "NUMPAIRS:1|00155D33FF0B:172.16.1.2";
 /// The NIC `IPOIB_DATA` names, as the veth `net1` carries it.
@@ -116,7 +113,7 @@ fn adds_under_daemon_churn_never_fail_or_go_wrong() {
     const BOUND: Duration = Duration::from_secs(20);
     /// Enough failures to stop early: the verdict is already in.
     const GIVE_UP_FAILURES: u64 = 50;
-    if !kvp_daemon::should_run(TEST) {
+    if !can_run(TEST, kvp_daemon::preflight()) {
         return;
     }
     let _serial = serial();
@@ -252,7 +249,7 @@ fn lock_wait_is_bounded_by_lock_timeout_ms() {
     /// Spawn, netns entry and the last poll's slack included.
     const CEILING: Duration = Duration::from_millis(700);
     const RUNS: usize = 3;
-    if !kvp_daemon::should_run(TEST) {
+    if !can_run(TEST, kvp_daemon::preflight()) {
         return;
     }
     let _serial = serial();

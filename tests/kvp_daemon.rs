@@ -2,16 +2,17 @@
 //!
 //! Root only (the daemon runs in a private mount namespace, see `support/kvp_daemon.rs`); without
 //! root these tests print a notice and pass, unless `CI` is set, where they fail.
-
-#[path = "support/kvp_daemon.rs"]
-mod kvp_daemon;
+// Test code: indexing, unwrapping and panicking are how a test fails (the workspace lints deny
+// them in library code only).
+#![allow(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
+use ipoib_test_support::kvp_daemon::{self, KvpDaemon, PoolLock, UnlockedReader, RECORD_LEN};
+use ipoib_test_support::root::can_run;
 use kvp_core::{HwAddr, Pool};
-use kvp_daemon::{KvpDaemon, PoolLock, UnlockedReader, RECORD_LEN};
 
 const IPOIB_DATA: &str = "NUMPAIRS:1|00155D33FF0B:172.16.1.2";
 /// The 20-byte IPoIB link address of the NIC whose port GUID ends 00:15:5d:ff:fd:33:ff:0b, which
@@ -29,7 +30,7 @@ fn resolve(pool_bytes: &[u8]) -> IpAddr {
 
 #[test]
 fn daemon_written_ipoib_data_resolves() {
-    if !kvp_daemon::should_run("daemon_written_ipoib_data_resolves") {
+    if !can_run("daemon_written_ipoib_data_resolves", kvp_daemon::preflight()) {
         return;
     }
     let daemon = KvpDaemon::start().expect("start hv_kvp_daemon");
@@ -57,7 +58,7 @@ fn daemon_written_ipoib_data_resolves() {
 
 #[test]
 fn shorter_value_leaves_a_stale_tail_that_kvp_core_ignores() {
-    if !kvp_daemon::should_run("shorter_value_leaves_a_stale_tail_that_kvp_core_ignores") {
+    if !can_run("shorter_value_leaves_a_stale_tail_that_kvp_core_ignores", kvp_daemon::preflight()) {
         return;
     }
     let daemon = KvpDaemon::start().expect("start hv_kvp_daemon");
@@ -87,7 +88,7 @@ fn shorter_value_leaves_a_stale_tail_that_kvp_core_ignores() {
 /// write), an unlocked reader sees it empty or cut short.
 #[test]
 fn unlocked_reader_sees_torn_pools_while_the_daemon_rewrites() {
-    if !kvp_daemon::should_run("unlocked_reader_sees_torn_pools_while_the_daemon_rewrites") {
+    if !can_run("unlocked_reader_sees_torn_pools_while_the_daemon_rewrites", kvp_daemon::preflight()) {
         return;
     }
     const MIN_SETS: usize = 2000;
@@ -129,7 +130,7 @@ fn unlocked_reader_sees_torn_pools_while_the_daemon_rewrites() {
 /// survives the request timing out.
 #[test]
 fn write_lock_holds_the_daemon_off() {
-    if !kvp_daemon::should_run("write_lock_holds_the_daemon_off") {
+    if !can_run("write_lock_holds_the_daemon_off", kvp_daemon::preflight()) {
         return;
     }
     let daemon = KvpDaemon::start().expect("start hv_kvp_daemon");

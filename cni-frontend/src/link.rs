@@ -10,8 +10,6 @@
 //! device as the plugin's own netns handle) and must not be the plugin's own netns, which the Go
 //! skel refuses too (one `fstat` of each handle).
 #![forbid(unsafe_code)]
-// Tests may index and unwrap; the library may not.
-#![cfg_attr(not(test), deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 use std::fmt;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -395,16 +393,6 @@ mod tests {
         (meta.dev(), meta.ino())
     }
 
-    /// Whether a root-only test can run; under `CI` it must.
-    fn running_as_root(test: &str) -> bool {
-        let root = std::fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false);
-        if !root {
-            assert!(std::env::var_os("CI").is_none(), "{test}: root-only test could not run (not root)");
-            eprintln!("{test}: skipped, needs root");
-        }
-        root
-    }
-
     fn ip(args: &[&str]) {
         let status = Command::new("ip").args(args).status().expect("run ip(8)");
         assert!(status.success(), "ip {} failed: {status}", args.join(" "));
@@ -523,7 +511,7 @@ mod tests {
 
     #[test]
     fn veth_mac_in_netns() {
-        if !running_as_root("veth_mac_in_netns") {
+        if !ipoib_test_support::root::needs_root("veth_mac_in_netns") {
             return;
         }
         let veth = VethInNetns::create("a");
@@ -538,7 +526,7 @@ mod tests {
 
     #[test]
     fn missing_link_in_netns() {
-        if !running_as_root("missing_link_in_netns") {
+        if !ipoib_test_support::root::needs_root("missing_link_in_netns") {
             return;
         }
         let veth = VethInNetns::create("b");

@@ -18,6 +18,7 @@ static HEAP: Arena<{ 256 << 10 }> = Arena::new();
 
 // SAFETY: this is the one `main` symbol in the program: `#![no_main]` stops rustc from emitting
 // its own, and the C start-up code calls it with the standard `main` signature.
+#[allow(unsafe_code)] // `no_mangle` is the one unsafe item outside `sys`; see SAFETY above.
 #[no_mangle]
 extern "C" fn main(_argc: c_int, _argv: *const *const c_char) -> c_int {
     cni_frontend::run::run(

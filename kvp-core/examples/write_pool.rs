@@ -39,10 +39,10 @@ fn encode_args(args: impl Iterator<Item = OsString>) -> Result<Vec<u8>, String> 
     let mut pool = Vec::new();
     for (n, arg) in args.enumerate() {
         let bytes = arg.as_encoded_bytes();
-        let Some(eq) = bytes.iter().position(|&b| b == b'=') else {
+        let mut parts = bytes.splitn(2, |&b| b == b'=');
+        let (Some(key), Some(value)) = (parts.next(), parts.next()) else {
             return Err(format!("record {}: {:?} is not KEY=VALUE", n + 1, arg));
         };
-        let (key, value) = (&bytes[..eq], &bytes[eq + 1..]);
         let mut record = RawRecord::zeroed();
         encode_record(key, value, &mut record).map_err(|e| format!("record {}: {e}", n + 1))?;
         pool.extend_from_slice(record.as_bytes());

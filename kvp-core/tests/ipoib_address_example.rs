@@ -1,5 +1,8 @@
 //! The reuse example `examples/ipoib_address.rs`, run as a program: against the committed
 //! fixture with a fake sysfs tree, and (as root) against a real veth's sysfs address.
+// Test code: indexing, unwrapping and panicking are how a test fails (the workspace lints deny
+// them in library code only).
+#![allow(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -88,7 +91,7 @@ fn says_why_not() {
 /// Root only: a real veth's sysfs `address`, listed in a pool, gives its address.
 #[test]
 fn reads_a_real_interface_address_from_sysfs() {
-    if !ipoib_test_support_needs_root("reads_a_real_interface_address_from_sysfs") {
+    if !ipoib_test_support::root::needs_root("reads_a_real_interface_address_from_sysfs") {
         return;
     }
     let name = format!("kvpex{}", std::process::id() % 100_000);
@@ -113,25 +116,4 @@ fn reads_a_real_interface_address_from_sysfs() {
     let out = run(&[pool.to_str().expect("UTF-8"), &name]);
     assert!(out.status.success(), "{out:?}");
     assert_eq!(stdout(&out), "10.9.8.7\n");
-}
-
-/// True when running as root. Without root: fails under `CI` (which runs the suite as root),
-/// otherwise notes the skip.
-fn ipoib_test_support_needs_root(test: &str) -> bool {
-    if nix_is_root() {
-        return true;
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "{test}: root-only test could not run: CI must run the test suite as root"
-    );
-    eprintln!("{test}: SKIPPED (needs root; CI runs it)");
-    false
-}
-
-fn nix_is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("Uid:")).map(|l| l.split_whitespace().nth(1) == Some("0")))
-        .unwrap_or(false)
 }

@@ -30,9 +30,9 @@
 //! those). The daemon has no `SIGTERM` handler, so it must only be stopped between requests; every
 //! request here waits for its answer, and [`KvpDaemon::stop`] first collects answers still owed.
 //!
-//! Needs root (mount namespace, bind mount). [`should_run`] decides whether a test runs, skips, or
-//! (with `CI` set) fails when that or a tool is missing.
-#![allow(dead_code)]
+//! Needs root (mount namespace, bind mount). A test passes [`preflight`] to
+//! [`crate::root::can_run`], which decides whether it runs, skips, or (with `CI` set) fails when
+//! that or a tool is missing.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
@@ -242,21 +242,6 @@ pub fn preflight() -> Result<(), String> {
     Ok(())
 }
 
-/// For the top of a test: `true` if the daemon can run here. Otherwise prints why and returns
-/// `false` (the test then returns early), or panics if `CI` is set, so CI never skips silently.
-pub fn should_run(test: &str) -> bool {
-    match preflight() {
-        Ok(()) => true,
-        Err(why) if std::env::var_os("CI").is_some() => {
-            panic!("{test}: {why}; CI is set, so this is a failure rather than a skip")
-        }
-        Err(why) => {
-            eprintln!("skipping {test}: {why}");
-            false
-        }
-    }
-}
-
 /// A fresh directory under the system temp dir, unique to this process and call.
 fn unique_dir(prefix: &str) -> io::Result<PathBuf> {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
@@ -283,14 +268,16 @@ pub fn shim_path() -> io::Result<PathBuf> {
 
 const CC_ARGS: [&str; 7] = ["-shared", "-fPIC", "-O2", "-Wall", "-Wextra", "-Werror", "-ldl"];
 
-/// Compiles `kvp_shim.c` into Cargo's per-target scratch dir (not world-writable, unlike /tmp; a
+/// Compiles `kvp_shim.c` into the test profile's target dir (not world-writable, unlike /tmp; a
 /// library preloaded into a root process must not sit where others can swap it). The file name
 /// carries a hash of source and flags; the build goes to a per-process name first and is renamed
 /// into place, so concurrent test processes never see a half-written library.
 fn build_shim() -> io::Result<PathBuf> {
-    let dir = match option_env!("CARGO_TARGET_TMPDIR") {
-        Some(tmp) => {
-            let dir = Path::new(tmp).join("kvp-shim");
+    // A test binary runs from target/<profile>/deps/; the shim goes beside that directory.
+    let exe = std::env::current_exe().map_err(|e| ctx("find the test binary".to_string(), e))?;
+    let dir = match exe.parent().and_then(Path::parent) {
+        Some(profile_dir) => {
+            let dir = profile_dir.join("kvp-shim");
             fs::create_dir_all(&dir).map_err(|e| ctx(format!("create {}", dir.display()), e))?;
             dir
         }
@@ -716,7 +703,8 @@ pub enum LockKind {
 /// A write lock on a whole pool file, held until dropped: while it is held the daemon blocks in
 /// `F_SETLKW` on its next SET/DELETE/GET of that pool, and readers that lock time out.
 pub struct PoolLock {
-    file: File,
+    /// Held, never read: the lock lives as long as the open file.
+    _file: File,
     kind: LockKind,
     path: PathBuf,
 }
@@ -753,7 +741,7 @@ impl PoolLock {
             };
             err(kind, format!("{kind:?} write lock on {}: {e}", path.display()))
         })?;
-        Ok(PoolLock { file, kind, path: path.to_path_buf() })
+        Ok(PoolLock { _file: file, kind, path: path.to_path_buf() })
     }
 
     pub fn kind(&self) -> LockKind {

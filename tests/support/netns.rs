@@ -1,6 +1,5 @@
 //! Throwaway network namespaces and veth links for tests (root only). Everything is removed on
 //! drop, also when a test fails.
-#![allow(dead_code)]
 
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -30,6 +29,7 @@ pub struct Netns {
 }
 
 impl Netns {
+    #[allow(clippy::new_without_default)] // Creating one runs `ip netns add`: not a default value.
     pub fn new() -> Netns {
         let name = unique("ipt");
         ip(&["netns", "add", &name]);

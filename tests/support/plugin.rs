@@ -1,6 +1,5 @@
 //! Running the built plugin exactly as a runtime does: a clean environment, the config on
 //! stdin, the result or error JSON on stdout.
-#![allow(dead_code)]
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -9,8 +8,15 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use kvp_core::{encode_pool, RECORD_LEN};
 
-/// The plugin binary cargo built for this test run.
-pub const PLUGIN: &str = env!("CARGO_BIN_EXE_azure-ipoib-ipam-cni");
+/// The plugin binary cargo built for this test run: cargo builds a package's binaries next to the
+/// `deps/` directory its test binaries run from.
+pub fn plugin_path() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps/<test>");
+    let plugin = profile_dir.join("azure-ipoib-ipam-cni");
+    assert!(plugin.is_file(), "{} not built; run the tests of package cni-frontend", plugin.display());
+    plugin
+}
 
 /// Every cniVersion the plugin supports.
 pub const VERSIONS: [&str; 7] = ["0.1.0", "0.2.0", "0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"];
@@ -53,7 +59,7 @@ impl Outcome {
 
 /// Runs the plugin with exactly `env` and `stdin`.
 pub fn run(env: &[(&str, &str)], stdin: &[u8]) -> Outcome {
-    run_program(Path::new(PLUGIN), env, stdin)
+    run_program(&plugin_path(), env, stdin)
 }
 
 /// Runs `program` (the plugin, or a CNI plugin that chains to it) with exactly `env` and `stdin`.
@@ -145,17 +151,4 @@ pub fn ipoib_value(pairs: &[(&str, &str)]) -> String {
         value += &format!("|{mac}:{ip}");
     }
     value
-}
-
-/// True when the test may use root-only facilities. Without root: fails under CI (where such a
-/// test must run), else prints a notice and tells the caller to return.
-pub fn have_root(test: &str) -> bool {
-    if nix::unistd::geteuid().is_root() {
-        return true;
-    }
-    if std::env::var_os("CI").is_some() {
-        panic!("{test}: root-only test could not run: CI must run the test suite as root");
-    }
-    eprintln!("{test}: SKIPPED (needs root; CI runs it)");
-    false
 }
