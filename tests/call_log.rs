@@ -2,16 +2,16 @@
 //! the file's mode, appends from concurrent calls, the levels, a log that cannot be written, and
 //! that no pool content reaches the log. Rows that need a NIC need root; CI runs them as root.
 
-#[path = "support/netns.rs"]
-mod netns;
-#[path = "support/plugin.rs"]
-mod plugin;
+// Test code: indexing, unwrapping and panicking are how a test fails (the workspace lints deny
+// them in library code only).
+#![allow(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use netns::Netns;
-use plugin::*;
+use ipoib_test_support::netns::Netns;
+use ipoib_test_support::plugin::*;
+use ipoib_test_support::root::needs_root;
 
 const NIC_MAC: &str = "00:15:5d:33:ff:0b";
 /// The NIC's pair between two others, whose text must never reach the log.
@@ -72,7 +72,7 @@ fn get<'a>(fields: &'a [(String, String)], key: &str) -> Option<&'a str> {
 
 #[test]
 fn add_check_and_del_each_log_one_line_in_a_0600_file() {
-    if !have_root("add_check_and_del_each_log_one_line_in_a_0600_file") {
+    if !needs_root("add_check_and_del_each_log_one_line_in_a_0600_file") {
         return;
     }
     let dir = TempDir::new("call-log");
@@ -107,7 +107,7 @@ fn add_check_and_del_each_log_one_line_in_a_0600_file() {
 
 #[test]
 fn debug_adds_detail_lines_and_never_pool_content() {
-    if !have_root("debug_adds_detail_lines_and_never_pool_content") {
+    if !needs_root("debug_adds_detail_lines_and_never_pool_content") {
         return;
     }
     let dir = TempDir::new("call-log-debug");
