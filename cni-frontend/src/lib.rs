@@ -5,6 +5,7 @@
 // library (its unit tests may), and `unsafe_code`, which only `sys` is allowed.
 
 pub mod call_log;
+pub mod cli;
 pub mod cni;
 pub mod commands;
 pub mod error_codes;

@@ -1,0 +1,286 @@
+//! The command line, parsed with `lexopt`.
+//!
+//! Why lexopt: it has no dependencies and adds about 10 KiB to the binary, against ~300 KiB for
+//! clap (which would more than halve the room left under the 1 MiB budget), and it does no work
+//! at start-up: nothing runs until the CLI asks for the next argument, and the CNI path never
+//! does. It handles what hand-written parsing gets wrong (`--opt=value`, `--`, `-h` clusters,
+//! non-UTF-8 arguments).
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use lexopt::prelude::*;
+
+use super::report::CliError;
+use crate::cni::netconf::DEFAULT_KVP_PATH;
+
+/// Where hv_kvp_daemon keeps its pools: `.kvp_pool_<N>` for N in 0..=4.
+const POOL_DIR: &str = "/var/lib/hyperv";
+/// Where kubelet looks for CNI plugins.
+pub const DEFAULT_CNI_BIN_DIR: &str = "/opt/cni/bin";
+
+/// The usage text of `--help`.
+pub const USAGE: &str = "\
+azure-ipoib-ipam-cni: CNI IPAM plugin for Azure IPoIB addresses, and its operator CLI.
+
+Run by a container runtime (CNI_COMMAND set), it is the plugin. Run by hand, it is this CLI:
+
+USAGE:
+  azure-ipoib-ipam-cni                      about line and supported CNI versions
+  azure-ipoib-ipam-cni --help | -h | help   this text
+  azure-ipoib-ipam-cni --version            plugin and CNI versions
+
+  kvp [--pool N | --path FILE] [--json]     every record of a KVP pool (default pool 0)
+  kvp get KEY... [--pool N | --path FILE]   the value of KEY (exit 1 if absent)
+  ipoib [--path FILE] [--json]              the MAC -> address pairs of IPoIB_Data
+  ipoib --hwaddr ADDR [--path FILE]         the address of a hardware address as `ip link`
+                                            prints it (20-byte IPoIB or 6-byte, colon hex)
+  ipoib --netns PATH --ifname NAME [--path FILE]
+                                            what ADD answers for that NIC
+  check-config FILE|-                       decode a netconf or conflist as ADD does
+  doctor [--json] [--path FILE] [--sys DIR] [--proc DIR] [--cni-etc DIR] [--cni-bin-dir DIR]
+                                            check this node; exit 1 if a check fails
+  install [--dest DIR]                      copy this binary into DIR (default /opt/cni/bin)
+                                            atomically
+
+Pools are read under hv_kvp_daemon's lock, as ADD reads them. Bytes that are not UTF-8 are
+printed as \\xNN. Exit status: 0 ok, 1 failure, 2 usage error.
+";
+
+/// One parsed command line.
+#[derive(Debug)]
+pub enum Invocation {
+    /// No arguments.
+    About,
+    /// `--help`, `-h`, `help`.
+    Help,
+    /// `--version`.
+    Version,
+    /// `kvp` and `kvp get`.
+    Kvp { pool: PathBuf, json: bool, keys: Option<Vec<OsString>> },
+    /// `ipoib`.
+    Ipoib { pool: PathBuf, json: bool, query: Query },
+    /// `check-config`.
+    CheckConfig { file: OsString },
+    /// `doctor`.
+    Doctor(DoctorOptions),
+    /// `install`.
+    Install { dest: PathBuf },
+}
+
+/// What `ipoib` is asked.
+#[derive(Debug)]
+pub enum Query {
+    /// Every pair.
+    All,
+    /// The pair of one hardware address, as text.
+    HwAddr(OsString),
+    /// The NIC `ifname` in the netns at `netns`, as ADD finds it.
+    Netns { netns: PathBuf, ifname: String },
+}
+
+/// Where `doctor` looks: every root can be pointed at a fake tree.
+#[derive(Debug)]
+pub struct DoctorOptions {
+    pub json: bool,
+    pub pool: PathBuf,
+    pub sys: PathBuf,
+    pub proc: PathBuf,
+    pub cni_etc: PathBuf,
+    pub cni_bin_dir: PathBuf,
+}
+
+/// Parses `args` (without the program name).
+pub fn parse(args: Vec<OsString>) -> Result<Invocation, CliError> {
+    parse_lexopt(args).map_err(|e| match e {
+        Parsed::Usage(msg) => CliError::usage(msg),
+        Parsed::Lexopt(e) => CliError::usage(e.to_string()),
+    })
+}
+
+enum Parsed {
+    Usage(String),
+    Lexopt(lexopt::Error),
+}
+
+impl From<lexopt::Error> for Parsed {
+    fn from(e: lexopt::Error) -> Parsed {
+        Parsed::Lexopt(e)
+    }
+}
+
+fn usage(msg: impl Into<String>) -> Parsed {
+    Parsed::Usage(msg.into())
+}
+
+fn parse_lexopt(args: Vec<OsString>) -> Result<Invocation, Parsed> {
+    let mut parser = lexopt::Parser::from_args(args);
+    let command = match parser.next()? {
+        None => return Ok(Invocation::About),
+        Some(Long("help") | Short('h')) => return no_more(&mut parser, Invocation::Help),
+        Some(Long("version")) => return no_more(&mut parser, Invocation::Version),
+        Some(Value(command)) => command,
+        Some(other) => return Err(other.unexpected().into()),
+    };
+    match command.to_str() {
+        Some("help") => no_more(&mut parser, Invocation::Help),
+        Some("kvp") => kvp(&mut parser),
+        Some("ipoib") => ipoib(&mut parser),
+        Some("check-config") => check_config(&mut parser),
+        Some("doctor") => doctor(&mut parser),
+        Some("install") => install(&mut parser),
+        _ => Err(usage(format!("unknown command {:?}", command.to_string_lossy()))),
+    }
+}
+
+fn no_more(parser: &mut lexopt::Parser, invocation: Invocation) -> Result<Invocation, Parsed> {
+    match parser.next()? {
+        None => Ok(invocation),
+        Some(arg) => Err(arg.unexpected().into()),
+    }
+}
+
+/// `--pool N` as hv_kvp_daemon names its pools.
+fn pool_path(n: &str) -> Result<PathBuf, Parsed> {
+    match n.parse::<u8>() {
+        Ok(n @ 0..=4) => Ok(PathBuf::from(format!("{POOL_DIR}/.kvp_pool_{n}"))),
+        _ => Err(usage(format!("--pool takes 0 to 4 (hv_kvp_daemon's pools), not {n:?}"))),
+    }
+}
+
+fn kvp(parser: &mut lexopt::Parser) -> Result<Invocation, Parsed> {
+    let (mut pool, mut json, mut keys): (Option<PathBuf>, bool, Option<Vec<OsString>>) = (None, false, None);
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Long("pool") if pool.is_none() => pool = Some(pool_path(&parser.value()?.string()?)?),
+            Long("path") if pool.is_none() => pool = Some(parser.value()?.into()),
+            Long("pool" | "path") => return Err(usage("give one of --pool and --path, once")),
+            Long("json") => json = true,
+            Value(word) if keys.is_none() && word == "get" => keys = Some(Vec::new()),
+            Value(key) if keys.is_some() => keys.get_or_insert_with(Vec::new).push(key),
+            other => return Err(other.unexpected().into()),
+        }
+    }
+    if keys.as_ref().is_some_and(Vec::is_empty) {
+        return Err(usage("kvp get needs at least one KEY"));
+    }
+    Ok(Invocation::Kvp { pool: pool.unwrap_or_else(|| PathBuf::from(DEFAULT_KVP_PATH)), json, keys })
+}
+
+fn ipoib(parser: &mut lexopt::Parser) -> Result<Invocation, Parsed> {
+    let (mut pool, mut json): (Option<PathBuf>, bool) = (None, false);
+    let (mut hwaddr, mut netns, mut ifname): (Option<OsString>, Option<PathBuf>, Option<String>) = (None, None, None);
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Long("path") => pool = Some(parser.value()?.into()),
+            Long("json") => json = true,
+            Long("hwaddr") => hwaddr = Some(parser.value()?),
+            Long("netns") => netns = Some(parser.value()?.into()),
+            Long("ifname") => ifname = Some(parser.value()?.string()?),
+            other => return Err(other.unexpected().into()),
+        }
+    }
+    let query = match (hwaddr, netns, ifname) {
+        (None, None, None) => Query::All,
+        (Some(hwaddr), None, None) => Query::HwAddr(hwaddr),
+        (None, Some(netns), Some(ifname)) => Query::Netns { netns, ifname },
+        (None, _, _) => return Err(usage("--netns and --ifname go together")),
+        (Some(_), _, _) => return Err(usage("--hwaddr cannot be combined with --netns/--ifname")),
+    };
+    Ok(Invocation::Ipoib { pool: pool.unwrap_or_else(|| PathBuf::from(DEFAULT_KVP_PATH)), json, query })
+}
+
+fn check_config(parser: &mut lexopt::Parser) -> Result<Invocation, Parsed> {
+    let mut file = None;
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Value(path) if file.is_none() => file = Some(path),
+            // `-` (stdin) reaches here as a value; anything else that looks like an option does not.
+            other => return Err(other.unexpected().into()),
+        }
+    }
+    let file = file.ok_or_else(|| usage("check-config needs a FILE, or - for stdin"))?;
+    Ok(Invocation::CheckConfig { file })
+}
+
+fn doctor(parser: &mut lexopt::Parser) -> Result<Invocation, Parsed> {
+    let mut options = DoctorOptions {
+        json: false,
+        pool: PathBuf::from(DEFAULT_KVP_PATH),
+        sys: PathBuf::from("/sys"),
+        proc: PathBuf::from("/proc"),
+        cni_etc: PathBuf::from("/etc/cni"),
+        cni_bin_dir: PathBuf::from(DEFAULT_CNI_BIN_DIR),
+    };
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Long("json") => options.json = true,
+            Long("path") => options.pool = parser.value()?.into(),
+            Long("sys") => options.sys = parser.value()?.into(),
+            Long("proc") => options.proc = parser.value()?.into(),
+            Long("cni-etc") => options.cni_etc = parser.value()?.into(),
+            Long("cni-bin-dir") => options.cni_bin_dir = parser.value()?.into(),
+            other => return Err(other.unexpected().into()),
+        }
+    }
+    Ok(Invocation::Doctor(options))
+}
+
+fn install(parser: &mut lexopt::Parser) -> Result<Invocation, Parsed> {
+    let mut dest = PathBuf::from(DEFAULT_CNI_BIN_DIR);
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Long("dest") => dest = parser.value()?.into(),
+            other => return Err(other.unexpected().into()),
+        }
+    }
+    Ok(Invocation::Install { dest })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_words(words: &[&str]) -> Result<Invocation, CliError> {
+        parse(words.iter().map(OsString::from).collect())
+    }
+
+    #[test]
+    fn commands_and_options() {
+        assert!(matches!(parse_words(&[]), Ok(Invocation::About)));
+        assert!(matches!(parse_words(&["-h"]), Ok(Invocation::Help)));
+        assert!(matches!(parse_words(&["help"]), Ok(Invocation::Help)));
+        let Ok(Invocation::Kvp { pool, json: true, keys: None }) = parse_words(&["kvp", "--pool=2", "--json"]) else {
+            panic!()
+        };
+        assert_eq!(pool, PathBuf::from("/var/lib/hyperv/.kvp_pool_2"));
+        let Ok(Invocation::Kvp { keys: Some(keys), .. }) = parse_words(&["kvp", "get", "A", "--path", "/p", "B"])
+        else {
+            panic!()
+        };
+        assert_eq!(keys, ["A", "B"]);
+        assert!(matches!(
+            parse_words(&["ipoib", "--netns", "/n", "--ifname", "net1"]),
+            Ok(Invocation::Ipoib { query: Query::Netns { .. }, .. })
+        ));
+        assert!(matches!(parse_words(&["check-config", "-"]), Ok(Invocation::CheckConfig { .. })));
+    }
+
+    #[test]
+    fn usage_errors() {
+        for bad in [
+            &["bogus"][..],
+            &["--version", "x"],
+            &["kvp", "--pool", "5"],
+            &["kvp", "--pool", "1", "--path", "/p"],
+            &["kvp", "get"],
+            &["ipoib", "--netns", "/n"],
+            &["ipoib", "--hwaddr", "00:11", "--ifname", "x"],
+            &["check-config"],
+            &["install", "--dest"],
+        ] {
+            let e = parse_words(bad).unwrap_err();
+            assert_eq!(e.status, super::super::report::USAGE_STATUS, "{bad:?}: {e:?}");
+        }
+    }
+}

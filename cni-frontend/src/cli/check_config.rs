@@ -1,0 +1,211 @@
+//! `check-config`: decode a netconf or a conflist exactly as ADD would, without touching the
+//! pool or any netns.
+//!
+//! A conflist is checked the way libcni runs it: each plugin whose `ipam.type` is this plugin
+//! gets the list's `cniVersion` and `name` (replacing its own, as libcni does) and goes through
+//! the plugin's decoder as it would arrive on stdin.
+
+use std::ffi::OsStr;
+use std::io::{Read, Write};
+use std::path::Path;
+
+use super::escape::text;
+use super::report::CliError;
+use super::PLUGIN_NAME;
+use crate::cni::json;
+use crate::cni::netconf;
+use crate::run::MAX_STDIN;
+
+/// One problem, with where it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The key path inside the file: `plugins[1].ipam.prefixLength`, or the key the decoder named.
+    pub path: String,
+    /// What is wrong and what to do, from the plugin's decoder.
+    pub msg: String,
+}
+
+/// What a config decodes to, for the line printed on success.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decoded {
+    /// Where in the file (empty for a single netconf, `plugins[N]` in a conflist).
+    pub path: String,
+    /// A summary of the decoded `ipam` settings.
+    pub summary: String,
+}
+
+/// Checks one config file's bytes: the decoded configs, or every problem found.
+pub fn check(input: &[u8]) -> Result<Vec<Decoded>, Vec<Problem>> {
+    let plugins = (json::validate(input).is_ok()).then(|| json::member(input, "plugins")).flatten();
+    match plugins {
+        None => check_netconf(input, "").map(|d| vec![d]).map_err(|p| vec![p]),
+        Some(plugins) => check_conflist(input, plugins),
+    }
+}
+
+fn check_conflist(list: &[u8], plugins: &[u8]) -> Result<Vec<Decoded>, Vec<Problem>> {
+    let Some(elements) = json::elements(plugins) else {
+        return Err(vec![problem("plugins", "\"plugins\" is not an array")]);
+    };
+    let (mut decoded, mut problems) = (Vec::new(), Vec::new());
+    for (index, plugin) in elements.enumerate() {
+        if !uses_this_plugin(plugin) {
+            continue;
+        }
+        let at = format!("plugins[{index}]");
+        match check_netconf(&as_libcni_passes_it(list, plugin), &at) {
+            Ok(d) => decoded.push(d),
+            Err(p) => problems.push(p),
+        }
+    }
+    if decoded.is_empty() && problems.is_empty() {
+        problems.push(problem("plugins", &format!("no plugin has \"ipam\": {{\"type\": \"{PLUGIN_NAME}\"}}")));
+    }
+    if problems.is_empty() {
+        Ok(decoded)
+    } else {
+        Err(problems)
+    }
+}
+
+/// A plugin of a conflist as libcni hands it over: the list's `cniVersion` and `name` injected.
+fn as_libcni_passes_it(list: &[u8], plugin: &[u8]) -> Vec<u8> {
+    let mut conf = b"{".to_vec();
+    for key in ["cniVersion", "name"] {
+        if let Some(value) = json::member(list, key) {
+            push_member(&mut conf, key, value);
+        }
+    }
+    for (key, value) in json::members(plugin) {
+        if key != "cniVersion" && key != "name" {
+            push_member(&mut conf, key, value);
+        }
+    }
+    conf.push(b'}');
+    conf
+}
+
+fn push_member(conf: &mut Vec<u8>, key: &str, value: &[u8]) {
+    if conf.len() > 1 {
+        conf.push(b',');
+    }
+    conf.push(b'"');
+    conf.extend_from_slice(key.as_bytes());
+    conf.extend_from_slice(b"\":");
+    conf.extend_from_slice(value);
+}
+
+/// Whether `ipam.type` names this plugin.
+fn uses_this_plugin(conf: &[u8]) -> bool {
+    ipam_type(conf).is_some_and(|t| t == PLUGIN_NAME)
+}
+
+fn ipam_type(conf: &[u8]) -> Option<String> {
+    let raw = json::member(conf, "ipam").and_then(|ipam| json::member(ipam, "type"))?;
+    let body = std::str::from_utf8(raw).ok()?.strip_prefix('"')?.strip_suffix('"')?;
+    Some(json::unescape(body).into_owned())
+}
+
+/// One netconf through the plugin's decoder, then the check that it names this plugin.
+fn check_netconf(input: &[u8], at: &str) -> Result<Decoded, Problem> {
+    let conf = netconf::decode(input).map_err(|e| {
+        let msg = if e.details.is_empty() { e.msg } else { format!("{} ({})", e.msg, e.details) };
+        Problem { path: at.to_string(), msg }
+    })?;
+    match ipam_type(input) {
+        Some(t) if t == PLUGIN_NAME => {}
+        other => {
+            let found = other.map_or("missing".to_string(), |t| format!("{:?}", text(t.as_bytes())));
+            let path = if at.is_empty() { "ipam.type".to_string() } else { format!("{at}.ipam.type") };
+            return Err(Problem { path, msg: format!("is {found}, not \"{PLUGIN_NAME}\"") });
+        }
+    }
+    let ipam = &conf.ipam;
+    let summary = format!(
+        "cniVersion {}, kvpPath {}, prefixLength {}, {} routes, lockTimeoutMs {}",
+        conf.cni_version,
+        text(ipam.kvp_path.as_bytes()),
+        ipam.prefix_length,
+        ipam.routes.len(),
+        ipam.lock_timeout.as_millis()
+    );
+    Ok(Decoded { path: at.to_string(), summary })
+}
+
+fn problem(path: &str, msg: &str) -> Problem {
+    Problem { path: path.to_string(), msg: msg.to_string() }
+}
+
+/// `check-config FILE|-`.
+pub fn run(
+    file: &OsStr,
+    stdin: &mut dyn Read,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> Result<i32, CliError> {
+    let (name, input) = if file == "-" {
+        let mut input = Vec::new();
+        let limit = u64::try_from(MAX_STDIN).unwrap_or(u64::MAX);
+        stdin
+            .take(limit + 1)
+            .read_to_end(&mut input)
+            .map_err(|e| CliError::new(format!("cannot read stdin: {e}"), "pipe the config in, or give a FILE"))?;
+        ("stdin".to_string(), input)
+    } else {
+        let path = Path::new(file);
+        let input = std::fs::read(path).map_err(|e| {
+            CliError::new(format!("cannot read {}: {e}", path.display()), "check the path and its permissions")
+        })?;
+        (path.display().to_string(), input)
+    };
+    if input.len() > MAX_STDIN {
+        return Err(CliError::new(format!("{name} is larger than 4 MiB"), "a CNI config is a few KiB"));
+    }
+    match check(&input) {
+        Ok(decoded) => {
+            for d in decoded {
+                let at = if d.path.is_empty() { String::new() } else { format!(" {}", d.path) };
+                let _ = writeln!(stdout, "{name}{at}: ok ({})", d.summary);
+            }
+            Ok(0)
+        }
+        Err(problems) => {
+            for p in &problems {
+                let at = if p.path.is_empty() { String::new() } else { format!(" {}", p.path) };
+                let _ = writeln!(stderr, "{name}{at}: {}", p.msg);
+            }
+            Err(CliError::new(
+                format!("{name}: {} problem(s); ADD would fail with this config", problems.len()),
+                "fix the keys named above; the README's configuration table lists each key",
+            ))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_netconf_and_a_conflist() {
+        let conf = br#"{"cniVersion":"1.0.0","name":"n","type":"host-device","ipam":{"type":"azure-ipoib-ipam-cni"}}"#;
+        assert_eq!(check(conf).unwrap().len(), 1);
+        let list = br#"{"cniVersion":"1.0.0","name":"l","plugins":[{"type":"host-device","cniVersion":"9","ipam":{"type":"azure-ipoib-ipam-cni","prefixLength":24}},{"type":"tuning"}]}"#;
+        let decoded = check(list).unwrap();
+        assert_eq!(decoded[0].path, "plugins[0]");
+        assert!(decoded[0].summary.contains("prefixLength 24"), "{decoded:?}");
+    }
+
+    #[test]
+    fn problems_name_their_key() {
+        let list = br#"{"cniVersion":"1.0.0","name":"l","plugins":[{"type":"host-device","ipam":{"type":"azure-ipoib-ipam-cni","prefixLength":0}}]}"#;
+        let problems = check(list).unwrap_err();
+        assert_eq!(problems[0].path, "plugins[0]");
+        assert!(problems[0].msg.contains("ipam.prefixLength"), "{problems:?}");
+        let other = br#"{"cniVersion":"1.0.0","name":"n","ipam":{"type":"whereabouts"}}"#;
+        assert_eq!(check(other).unwrap_err()[0].path, "ipam.type");
+        let none = br#"{"cniVersion":"1.0.0","name":"l","plugins":[{"type":"bridge"}]}"#;
+        assert_eq!(check(none).unwrap_err()[0].path, "plugins");
+        assert!(!check(b"{").unwrap_err()[0].msg.is_empty());
+    }
+}

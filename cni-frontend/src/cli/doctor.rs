@@ -1,0 +1,454 @@
+//! `doctor`: the node, as a checklist. Each line is ok, warning or failure, and every line that
+//! is not ok carries a one-line hint. Exit 0 when nothing fails.
+//!
+//! Every root it reads (`/sys`, `/proc`, `/etc/cni`, the pool, the CNI bin dir) comes from the
+//! options, so tests run the whole list on fake trees.
+
+use std::fs;
+use std::io::{Read, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant, SystemTime};
+
+use super::args::DoctorOptions;
+use super::check_config;
+use super::escape::{json_string, text};
+use super::pool::{mac_of_link_address, mac_of_port_gid, Snapshot};
+use super::report::CliError;
+use super::PLUGIN_NAME;
+use crate::run::MAX_STDIN;
+
+/// How a check came out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Status {
+    Ok,
+    Warning,
+    Failure,
+}
+
+impl Status {
+    fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Warning => "warning",
+            Status::Failure => "failure",
+        }
+    }
+}
+
+/// One line of the checklist.
+struct Check {
+    status: Status,
+    subject: String,
+    message: String,
+    hint: String,
+}
+
+#[derive(Default)]
+struct Checklist(Vec<Check>);
+
+impl Checklist {
+    fn add(&mut self, status: Status, subject: impl Into<String>, message: impl Into<String>, hint: impl Into<String>) {
+        self.0.push(Check { status, subject: subject.into(), message: message.into(), hint: hint.into() });
+    }
+
+    fn ok(&mut self, subject: impl Into<String>, message: impl Into<String>) {
+        self.add(Status::Ok, subject, message, "");
+    }
+
+    fn count(&self, status: Status) -> usize {
+        self.0.iter().filter(|c| c.status == status).count()
+    }
+}
+
+/// Runs every check and prints the list.
+pub fn run(options: &DoctorOptions, stdout: &mut dyn Write) -> Result<i32, CliError> {
+    let mut list = Checklist::default();
+    let snapshot = check_pool(&options.pool, &mut list);
+    let data_ok = snapshot.as_ref().is_some_and(|s| check_ipoib_data(s, &mut list));
+    check_daemon(&options.proc, &mut list);
+    let usable = snapshot.as_ref().filter(|_| data_ok);
+    check_ports(&options.sys, usable, &mut list);
+    check_netdevs(&options.sys, usable, &mut list);
+    check_installed(&options.cni_bin_dir, &mut list);
+    check_configs(&options.cni_etc, &mut list);
+    let out = if options.json { json(&list) } else { plain(&list) };
+    let _ = stdout.write_all(out.as_bytes());
+    Ok(if list.count(Status::Failure) > 0 { 1 } else { 0 })
+}
+
+fn plain(list: &Checklist) -> String {
+    let mut out = String::new();
+    for c in &list.0 {
+        out.push_str(&format!("{:<8} {}: {}\n", c.status.as_str(), c.subject, c.message));
+        if c.status != Status::Ok && !c.hint.is_empty() {
+            out.push_str(&format!("{:<8} hint: {}\n", "", c.hint));
+        }
+    }
+    out.push_str(&format!(
+        "{} ok, {} warnings, {} failures\n",
+        list.count(Status::Ok),
+        list.count(Status::Warning),
+        list.count(Status::Failure)
+    ));
+    out
+}
+
+fn json(list: &Checklist) -> String {
+    let mut out = String::from("{\"checks\":[");
+    for (i, c) in list.0.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str("\n  {\"status\":");
+        json_string(&mut out, c.status.as_str());
+        for (key, value) in [("subject", &c.subject), ("message", &c.message), ("hint", &c.hint)] {
+            out.push_str(&format!(",\"{key}\":"));
+            json_string(&mut out, value);
+        }
+        out.push('}');
+    }
+    out.push_str(&format!(
+        "\n],\"ok\":{},\"warnings\":{},\"failures\":{}}}\n",
+        list.count(Status::Ok),
+        list.count(Status::Warning),
+        list.count(Status::Failure)
+    ));
+    out
+}
+
+fn check_pool(path: &Path, list: &mut Checklist) -> Option<Snapshot> {
+    let subject = format!("pool {}", path.display());
+    let meta = match fs::metadata(path) {
+        Ok(meta) => meta,
+        Err(e) => {
+            list.add(
+                Status::Failure,
+                subject,
+                format!("cannot stat: {e}"),
+                "hv_kvp_daemon (package hyperv-daemons) creates it: is it installed and running?",
+            );
+            return None;
+        }
+    };
+    if !meta.is_file() {
+        list.add(
+            Status::Failure,
+            subject,
+            "is not a regular file",
+            "hv_kvp_daemon's pool is a plain file; check the path",
+        );
+        return None;
+    }
+    let snapshot = match Snapshot::read(path) {
+        Ok(snapshot) => snapshot,
+        Err(e) => {
+            list.add(Status::Failure, subject, format!("cannot read under the lock: {}", e.msg), e.hint);
+            return None;
+        }
+    };
+    let (records, trailing) = snapshot.record_count();
+    let age = meta.modified().ok().and_then(|m| SystemTime::now().duration_since(m).ok());
+    let written = age.map_or("at an unknown time".to_string(), |a| format!("{} ago", human(a)));
+    let message = format!(
+        "regular file, read under the lock: {} bytes, {records} records, last written {written}",
+        snapshot.len()
+    );
+    if records == 0 {
+        list.add(
+            Status::Failure,
+            subject,
+            message,
+            "the host has not pushed KVP data yet; wait, or restart hv-kvp-daemon",
+        );
+    } else if trailing > 0 {
+        list.add(
+            Status::Warning,
+            subject,
+            format!("{message}, and {trailing} bytes of a partial record"),
+            "something other than hv_kvp_daemon wrote this file; ADD ignores the partial record",
+        );
+    } else {
+        list.ok(subject, message);
+    }
+    Some(snapshot)
+}
+
+fn human(age: Duration) -> String {
+    match age.as_secs() {
+        s if s < 120 => format!("{s} s"),
+        s if s < 7200 => format!("{} min", s / 60),
+        s if s < 172_800 => format!("{} h", s / 3600),
+        s => format!("{} days", s / 86_400),
+    }
+}
+
+/// Whether `IPoIB_Data` is present and well-formed.
+fn check_ipoib_data(snapshot: &Snapshot, list: &mut Checklist) -> bool {
+    match snapshot.ipoib_data() {
+        Ok((_, 0)) => {
+            list.add(
+                Status::Warning,
+                "IPoIB_Data",
+                "well-formed, but lists no pair",
+                "no NIC of this VM has an address yet",
+            );
+            true
+        }
+        Ok((_, pairs)) => {
+            list.ok("IPoIB_Data", format!("present and well-formed, {pairs} pairs"));
+            true
+        }
+        Err(e) => {
+            list.add(Status::Failure, "IPoIB_Data", e.msg, e.hint);
+            false
+        }
+    }
+}
+
+fn check_daemon(proc_root: &Path, list: &mut Checklist) {
+    let entries = match fs::read_dir(proc_root) {
+        Ok(entries) => entries,
+        Err(e) => {
+            let msg = format!("cannot scan {}: {e}", proc_root.display());
+            list.add(Status::Warning, "hv_kvp_daemon", msg, "is /proc mounted?");
+            return;
+        }
+    };
+    let mut pids: Vec<u32> = entries
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            read_small(&proc_root.join(pid.to_string()).join("comm")).is_some_and(|c| c.trim() == "hv_kvp_daemon")
+        })
+        .collect();
+    pids.sort_unstable();
+    match pids.first() {
+        Some(pid) => list.ok("hv_kvp_daemon", format!("running (pid {pid})")),
+        None => list.add(
+            Status::Failure,
+            "hv_kvp_daemon",
+            format!("not running (no process of that name in {})", proc_root.display()),
+            "install hyperv-daemons and run `systemctl enable --now hv-kvp-daemon`; without it the pool goes stale",
+        ),
+    }
+}
+
+/// A small text file (sysfs attribute, `comm`), or `None`.
+fn read_small(path: &Path) -> Option<String> {
+    let mut text = String::new();
+    fs::File::open(path).ok()?.take(4096).read_to_string(&mut text).ok()?;
+    Some(text)
+}
+
+fn sorted_entries(dir: &Path) -> Option<Vec<(String, PathBuf)>> {
+    let mut entries: Vec<(String, PathBuf)> = fs::read_dir(dir)
+        .ok()?
+        .filter_map(|e| e.ok())
+        .map(|e| (text(e.file_name().as_encoded_bytes()), e.path()))
+        .collect();
+    entries.sort();
+    Some(entries)
+}
+
+/// The pair line for a NIC: its address, or why there is none.
+fn pair_of(snapshot: Option<&Snapshot>, mac: kvp_core::Mac) -> Result<String, (Status, String, String)> {
+    let Some(snapshot) = snapshot else {
+        return Err((Status::Warning, "not looked up: IPoIB_Data unusable (see above)".into(), String::new()));
+    };
+    snapshot.address_of(mac).map(|a| a.to_string()).map_err(|e| (Status::Failure, e.msg, e.hint))
+}
+
+fn check_ports(sys: &Path, snapshot: Option<&Snapshot>, list: &mut Checklist) {
+    let ib_dir = sys.join("class/infiniband");
+    let devices = sorted_entries(&ib_dir).unwrap_or_default();
+    let mut ports = 0;
+    for (device, device_path) in devices {
+        for (port, port_path) in sorted_entries(&device_path.join("ports")).unwrap_or_default() {
+            ports += 1;
+            let subject = format!("{device} port {port}");
+            let gid_path = port_path.join("gids/0");
+            let Some(gid) = read_small(&gid_path) else {
+                list.add(
+                    Status::Warning,
+                    subject,
+                    format!("cannot read {}", gid_path.display()),
+                    "is the port up? `ibstat`",
+                );
+                continue;
+            };
+            let (mac, guid) = match mac_of_port_gid(gid.as_bytes()) {
+                Ok(found) => found,
+                Err(e) => {
+                    let msg = format!("{}: {e}", gid_path.display());
+                    list.add(Status::Warning, subject, msg, "the port has no GID yet; is it up? `ibstat`");
+                    continue;
+                }
+            };
+            match pair_of(snapshot, mac) {
+                Ok(address) => list.ok(subject, format!("GUID {guid}, MAC {mac}, address {address}")),
+                Err((status, msg, hint)) => list.add(status, subject, format!("GUID {guid}, MAC {mac}: {msg}"), hint),
+            }
+        }
+    }
+    if ports == 0 {
+        list.add(
+            Status::Warning,
+            "InfiniBand ports",
+            format!("none under {}", ib_dir.display()),
+            "not an InfiniBand VM size, or the mlx5_ib driver is not loaded (`lsmod | grep mlx5_ib`)",
+        );
+    }
+}
+
+/// IPoIB netdevs (type 32): each parent's pair, and a warning for each child link.
+fn check_netdevs(sys: &Path, snapshot: Option<&Snapshot>, list: &mut Checklist) {
+    let attr = |path: &Path, name: &str| read_small(&path.join(name)).map(|s| s.trim().to_string());
+    let netdevs: Vec<(String, PathBuf)> = sorted_entries(&sys.join("class/net"))
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(_, path)| attr(path, "type").as_deref() == Some("32"))
+        .collect();
+    for (name, path) in &netdevs {
+        let subject = format!("IPoIB netdev {name}");
+        let (ifindex, iflink) = (attr(path, "ifindex"), attr(path, "iflink"));
+        if ifindex.is_some() && iflink.is_some() && ifindex != iflink {
+            let parent = netdevs
+                .iter()
+                .find(|(_, p)| attr(p, "ifindex") == iflink)
+                .map_or_else(|| format!("ifindex {}", iflink.unwrap_or_default()), |(n, _)| n.clone());
+            list.add(
+                Status::Warning,
+                subject,
+                format!("child link of {parent} (ipoib-cni creates these); it shares its parent's GUID"),
+                "do not serve it with this plugin, which would hand out the parent's address: use whereabouts for ipoib-cni",
+            );
+            continue;
+        }
+        let Some(mac) = attr(path, "address").and_then(|a| mac_of_link_address(a.as_bytes()).ok()) else {
+            list.add(Status::Warning, subject, "no readable 20-byte address", "check `ip link show`");
+            continue;
+        };
+        match pair_of(snapshot, mac) {
+            Ok(address) => list.ok(subject, format!("MAC {mac}, address {address}")),
+            // The port line above carries the failure; here it is context.
+            Err((_, msg, hint)) => list.add(Status::Warning, subject, format!("MAC {mac}: {msg}"), hint),
+        }
+    }
+}
+
+fn check_installed(bin_dir: &Path, list: &mut Checklist) {
+    let path = bin_dir.join(PLUGIN_NAME);
+    let subject = format!("installed plugin {}", path.display());
+    let install_hint = format!(
+        "run `{PLUGIN_NAME} install --dest {}`, or deploy the DaemonSet (kubectl apply -k deploy/)",
+        bin_dir.display()
+    );
+    let meta = match fs::metadata(&path) {
+        Ok(meta) => meta,
+        Err(e) => return list.add(Status::Failure, subject, format!("cannot stat: {e}"), install_hint),
+    };
+    if !meta.is_file() {
+        return list.add(Status::Failure, subject, "is not a regular file", install_hint);
+    }
+    if meta.permissions().mode() & 0o111 == 0 {
+        return list.add(Status::Failure, subject, "is not executable", install_hint);
+    }
+    let installed = fs::read(&path);
+    let this = std::env::current_exe().and_then(fs::read);
+    match (installed, this) {
+        (Ok(a), Ok(b)) if a == b => {
+            list.ok(subject, format!("present, executable, identical to this binary ({})", super::VERSION))
+        }
+        (Ok(_), Ok(_)) => list.add(
+            Status::Warning,
+            subject,
+            format!("differs from this binary ({}); it says: {}", super::VERSION, version_of(&path)),
+            install_hint,
+        ),
+        (Err(e), _) => list.add(Status::Failure, subject, format!("cannot read: {e}"), "check its permissions"),
+        (_, Err(e)) => {
+            list.add(Status::Warning, subject, format!("cannot read this binary to compare: {e}"), "is /proc mounted?")
+        }
+    }
+}
+
+/// The first line of `path --version`, waiting at most 2 s.
+fn version_of(path: &Path) -> String {
+    let Ok(mut child) = Command::new(path)
+        .arg("--version")
+        .env_clear()
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+    else {
+        return "(cannot run it)".into();
+    };
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while Instant::now() < deadline {
+        match child.try_wait() {
+            Ok(Some(_)) => {
+                let mut out = Vec::new();
+                if let Some(mut stdout) = child.stdout.take() {
+                    let _ = stdout.by_ref().take(4096).read_to_end(&mut out);
+                }
+                let first = out.split(|&b| b == b'\n').next().unwrap_or_default();
+                return if first.is_empty() { "(nothing on --version)".into() } else { format!("{:?}", text(first)) };
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(10)),
+            Err(_) => break,
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    "(no answer to --version within 2 s)".into()
+}
+
+fn check_configs(cni_etc: &Path, list: &mut Checklist) {
+    let mut found = 0;
+    for dir in [cni_etc.join("net.d"), cni_etc.join("multus/net.d")] {
+        for (_, path) in sorted_entries(&dir).unwrap_or_default() {
+            let is_config = path.extension().is_some_and(|e| e == "conf" || e == "conflist" || e == "json");
+            let Some(bytes) = is_config.then(|| read_bounded(&path)).flatten() else {
+                continue;
+            };
+            if memchr::memmem::find(&bytes, PLUGIN_NAME.as_bytes()).is_none() {
+                continue;
+            }
+            found += 1;
+            let subject = format!("CNI config {}", path.display());
+            match check_config::check(&bytes) {
+                Ok(decoded) => {
+                    let summary: Vec<String> = decoded.into_iter().map(|d| d.summary).collect();
+                    list.ok(subject, format!("passes check-config ({})", summary.join("; ")));
+                }
+                Err(problems) => {
+                    let text: Vec<String> = problems
+                        .iter()
+                        .map(|p| if p.path.is_empty() { p.msg.clone() } else { format!("{}: {}", p.path, p.msg) })
+                        .collect();
+                    let hint =
+                        format!("ADD fails with this config; run `{PLUGIN_NAME} check-config {}`", path.display());
+                    list.add(Status::Failure, subject, text.join("; "), hint);
+                }
+            }
+        }
+    }
+    if found == 0 {
+        list.ok(
+            "CNI configs",
+            format!(
+                "none under {} or {} uses {PLUGIN_NAME} (Multus and network-operator keep theirs in the API server)",
+                cni_etc.join("net.d").display(),
+                cni_etc.join("multus/net.d").display()
+            ),
+        );
+    }
+}
+
+fn read_bounded(path: &Path) -> Option<Vec<u8>> {
+    let mut bytes = Vec::new();
+    fs::File::open(path).ok()?.take(MAX_STDIN as u64).read_to_end(&mut bytes).ok()?;
+    Some(bytes)
+}
