@@ -63,7 +63,9 @@ fn up_to_date(target: &Path, bytes: &[u8]) -> bool {
 /// The temp file beside the target, removed on drop unless renamed into place.
 struct TempFile {
     path: PathBuf,
-    file: File,
+    /// Open for writing until [`TempFile::fill`] closes it: an exec of a file that some process
+    /// still has open for writing fails with ETXTBSY, so it must be closed before the rename.
+    file: std::cell::RefCell<Option<File>>,
     armed: std::cell::Cell<bool>,
 }
 
@@ -78,13 +80,15 @@ impl TempFile {
                 "the directory must be writable (run as root; a hostPath volume must not be readOnly)",
             )
         })?;
-        Ok(TempFile { path, file, armed: std::cell::Cell::new(true) })
+        Ok(TempFile { path, file: std::cell::RefCell::new(Some(file)), armed: std::cell::Cell::new(true) })
     }
 
+    /// Writes, fsyncs, sets the mode, and closes the file.
     fn fill(&self, bytes: &[u8]) -> io::Result<()> {
-        (&self.file).write_all(bytes)?;
-        self.file.sync_all()?;
-        self.file.set_permissions(fs::Permissions::from_mode(MODE))
+        let file = self.file.borrow_mut().take().ok_or_else(|| io::Error::other("temp file already filled"))?;
+        (&file).write_all(bytes)?;
+        file.sync_all()?;
+        file.set_permissions(fs::Permissions::from_mode(MODE))
     }
 
     fn error(&self, step: &str, e: io::Error) -> CliError {

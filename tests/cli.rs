@@ -1,0 +1,282 @@
+//! The operator CLI through the built binary: exit codes, stdout and stderr of every command.
+
+#[path = "support/cli.rs"]
+mod cli;
+#[path = "support/netns.rs"]
+mod netns;
+#[path = "support/plugin.rs"]
+mod plugin;
+
+use std::fs::File;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::Path;
+
+use cli::{run_cli, Run};
+use plugin::*;
+
+const SAMPLE_VALUE: &str = "NUMPAIRS:1|00155D33FF0B:172.16.1.2";
+const IB_HWADDR: &str = "00:00:01:48:fe:80:00:00:00:00:00:00:00:15:5d:ff:fd:33:ff:0b";
+
+fn cli(args: &[&str]) -> Run {
+    run_cli(Path::new(PLUGIN), args, b"")
+}
+
+fn sample_pool(dir: &TempDir) -> String {
+    let path = dir.path("pool");
+    write_pool(&path, &[("Other", "x"), ("IPoIB_Data", SAMPLE_VALUE)]);
+    path.display().to_string()
+}
+
+#[test]
+fn without_arguments_it_says_what_it_is() {
+    let run = cli(&[]);
+    assert_eq!(run.ok(), "");
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert!(lines[0].starts_with("azure-ipoib-ipam-cni "), "{run:#?}");
+    assert!(lines[1].contains("0.1.0") && lines[1].contains("1.1.0"), "{run:#?}");
+    assert!(lines[2].contains("--help"), "{run:#?}");
+}
+
+#[test]
+fn help_version_and_usage_errors() {
+    for help in ["--help", "-h", "help"] {
+        let out = cli(&[help]).ok().to_string();
+        for command in ["kvp", "ipoib", "check-config", "doctor", "install"] {
+            assert!(out.contains(command), "{help}: {out}");
+        }
+    }
+    let version = cli(&["--version"]).ok().to_string();
+    assert!(version.starts_with(&format!("azure-ipoib-ipam-cni {}\n", env!("CARGO_PKG_VERSION"))), "{version}");
+    assert!(version.contains("1.1.0"), "{version}");
+    for bad in [&["frobnicate"][..], &["kvp", "--pool", "9"], &["ipoib", "--netns", "/x"], &["kvp", "--nope"]] {
+        let err = cli(bad).fails(2).to_string();
+        assert!(err.contains("--help"), "{bad:?}: {err}");
+    }
+    // An empty CNI_COMMAND is still the plugin's business: code 4 JSON, not the CLI.
+    let out = run_program(Path::new(PLUGIN), &[("CNI_COMMAND", "")], b"");
+    assert_eq!(out.error_code(), 4);
+}
+
+#[test]
+fn kvp_lists_records_and_escapes_bytes() {
+    let dir = TempDir::new("cli-kvp");
+    let path = dir.path("pool");
+    let mut bytes = pool_bytes(&[("IPoIB_Data", SAMPLE_VALUE), ("Plain", "v")]);
+    bytes.extend(pool_bytes(&[("Raw", "x")]));
+    // A value with bytes that are not UTF-8 and a control character.
+    let raw_value = 2 * kvp_core::RECORD_LEN + kvp_core::KEY_LEN; // the third record's value
+    bytes[raw_value..raw_value + 4].copy_from_slice(b"\xff\x1b\\\0");
+    std::fs::write(&path, &bytes).unwrap();
+    let p = path.to_str().unwrap();
+    let out = cli(&["kvp", "--path", p]).ok().to_string();
+    assert_eq!(out, format!("IPoIB_Data={SAMPLE_VALUE}\nPlain=v\nRaw=\\xff\\u{{1b}}\\\\\n"));
+    let json: serde_json::Value = serde_json::from_str(cli(&["kvp", "--json", "--path", p]).ok()).unwrap();
+    assert_eq!(json[0], serde_json::json!({"key": "IPoIB_Data", "value": SAMPLE_VALUE}));
+    assert_eq!(json[2]["value"], "\\xff\\u{1b}\\\\");
+    assert_eq!(cli(&["kvp", "get", "Plain", "--path", p]).ok(), "v\n");
+    let missing = cli(&["kvp", "get", "Plain", "NoSuchKey", "--path", p]);
+    assert_eq!(missing.stdout, "v\n");
+    assert!(missing.fails(1).contains("key \"NoSuchKey\" is not in KVP pool"), "{missing:#?}");
+}
+
+#[test]
+fn pool_errors_name_the_file_and_what_to_check() {
+    let dir = TempDir::new("cli-errors");
+    let none = dir.path("none");
+    let err = cli(&["kvp", "--path", none.to_str().unwrap()]).fails(1).to_string();
+    assert!(err.contains(&format!("KVP pool {} does not exist", none.display())), "{err}");
+    assert!(err.contains("hint: hv_kvp_daemon"), "{err}");
+    let err = cli(&["ipoib", "--path", dir.0.to_str().unwrap()]).fails(1).to_string();
+    assert!(err.contains("is a directory, not a regular file"), "{err}");
+    let empty = dir.path("empty");
+    std::fs::write(&empty, b"").unwrap();
+    assert!(cli(&["ipoib", "--path", empty.to_str().unwrap()]).fails(1).contains("is empty"));
+}
+
+#[test]
+fn reads_take_the_lock_that_add_takes() {
+    use nix::fcntl::{fcntl, FcntlArg};
+    let dir = TempDir::new("cli-lock");
+    let path = sample_pool(&dir);
+    let writer = File::options().read(true).write(true).open(&path).unwrap();
+    let lock = nix::libc::flock {
+        l_type: nix::libc::F_WRLCK as i16,
+        l_whence: nix::libc::SEEK_SET as i16,
+        l_start: 0,
+        l_len: 0,
+        l_pid: 0,
+    };
+    fcntl(&writer, FcntlArg::F_OFD_SETLK(&lock)).unwrap();
+    let err = cli(&["kvp", "--path", &path]).fails(1).to_string();
+    assert!(err.contains("stayed write-locked"), "{err}");
+    drop(writer);
+    cli(&["kvp", "--path", &path]).ok();
+}
+
+#[test]
+fn ipoib_pairs_and_lookups() {
+    let dir = TempDir::new("cli-ipoib");
+    let path = dir.path("pool");
+    write_pool(&path, &[("IPoIB_Data", &ipoib_value(&[("00155D33FF0B", "172.16.1.2"), ("00155D33FF0C", "fd00::5")]))]);
+    let p = path.to_str().unwrap();
+    assert_eq!(cli(&["ipoib", "--path", p]).ok(), "00155D33FF0B 172.16.1.2\n00155D33FF0C fd00::5\n");
+    let json: serde_json::Value = serde_json::from_str(cli(&["ipoib", "--path", p, "--json"]).ok()).unwrap();
+    assert_eq!(json[1], serde_json::json!({"mac": "00155D33FF0C", "address": "fd00::5"}));
+    assert_eq!(cli(&["ipoib", "--path", p, "--hwaddr", IB_HWADDR]).ok(), "172.16.1.2\n");
+    assert_eq!(cli(&["ipoib", "--path", p, "--hwaddr", "00:15:5D:33:FF:0C"]).ok(), "fd00::5\n");
+    let err = cli(&["ipoib", "--path", p, "--hwaddr", "00:15:5d:33:ff:0d"]).fails(1).to_string();
+    assert!(err.contains("has no pair for MAC 00155D33FF0D (2 pairs listed)"), "{err}");
+    let err = cli(&["ipoib", "--path", p, "--hwaddr", "00:15:zz"]).fails(1).to_string();
+    assert!(err.contains("is not a hardware address"), "{err}");
+}
+
+#[test]
+fn malformed_ipoib_data_gets_the_plugins_message() {
+    let dir = TempDir::new("cli-malformed");
+    let path = dir.path("pool");
+    write_pool(&path, &[("IPoIB_Data", "NUMPAIRS:2|00155D33FF0B:172.16.1.2|00155D33FF:172.16.1.3")]);
+    let err = cli(&["ipoib", "--path", path.to_str().unwrap()]).fails(1).to_string();
+    let add = run(&cni_env("ADD", "/var/run/netns/none", "net1"), netconf("1.0.0", &ipam(&path)).as_bytes());
+    // ADD finds the netns missing only after the pool: the pool's defect is what both report.
+    assert_eq!(add.error_code(), 101, "{add:?}");
+    let plugin_msg = add.json()["msg"].as_str().unwrap().to_string();
+    assert!(plugin_msg.contains("pair 2"), "{plugin_msg}");
+    assert!(err.contains(&plugin_msg), "CLI: {err}\nplugin: {plugin_msg}");
+}
+
+#[test]
+fn ipoib_netns_answers_what_add_answers() {
+    if !have_root("ipoib_netns_answers_what_add_answers") {
+        return;
+    }
+    let dir = TempDir::new("cli-netns");
+    let path = sample_pool(&dir);
+    let ns = netns::Netns::new();
+    ns.add_veth("net1", "00:15:5d:33:ff:0b");
+    let answer = cli(&["ipoib", "--netns", &ns.path(), "--ifname", "net1", "--path", &path]).ok().to_string();
+    let add = run(&cni_env("ADD", &ns.path(), "net1"), netconf("1.0.0", &ipam(Path::new(&path))).as_bytes());
+    assert_eq!(add.exit, 0, "{add:?}");
+    assert_eq!(answer.trim(), add.json()["ips"][0]["address"].as_str().unwrap());
+    let json: serde_json::Value = serde_json::from_str(
+        cli(&["ipoib", "--json", "--netns", &ns.path(), "--ifname", "net1", "--path", &path]).ok(),
+    )
+    .unwrap();
+    assert_eq!(json, serde_json::json!({"ifname": "net1", "mac": "00155D33FF0B", "address": "172.16.1.2/16"}));
+    let err = cli(&["ipoib", "--netns", &ns.path(), "--ifname", "net9", "--path", &path]).fails(1).to_string();
+    assert!(err.contains("net9"), "{err}");
+    let err = cli(&["ipoib", "--netns", "/var/run/netns/no-such-ns", "--ifname", "net1", "--path", &path])
+        .fails(1)
+        .to_string();
+    assert!(err.contains("no-such-ns"), "{err}");
+}
+
+#[test]
+fn check_config_decodes_as_add_does() {
+    let dir = TempDir::new("cli-check");
+    // A pool that does not exist: check-config must not look at it.
+    let conf = netconf("1.0.0", r#"{"type":"azure-ipoib-ipam-cni","kvpPath":"/nonexistent/pool","prefixLength":24}"#);
+    let file = dir.path("10-ib.conf");
+    std::fs::write(&file, &conf).unwrap();
+    let out = cli(&["check-config", file.to_str().unwrap()]).ok().to_string();
+    assert!(out.contains(": ok (cniVersion 1.0.0, kvpPath /nonexistent/pool, prefixLength 24"), "{out}");
+    let piped = run_cli(Path::new(PLUGIN), &["check-config", "-"], conf.as_bytes());
+    assert!(piped.ok().starts_with("stdin: ok"), "{piped:#?}");
+
+    let list = r#"{"cniVersion":"1.0.0","name":"ib","plugins":[
+        {"type":"host-device","device":"ib0","ipam":{"type":"azure-ipoib-ipam-cni","prefixLength":200}},
+        {"type":"tuning"}]}"#;
+    let bad = run_cli(Path::new(PLUGIN), &["check-config", "-"], list.as_bytes());
+    let err = bad.fails(1).to_string();
+    assert!(err.contains("stdin plugins[0]: invalid ipam.prefixLength"), "{err}");
+    assert!(err.contains("ADD would fail"), "{err}");
+    let err = run_cli(Path::new(PLUGIN), &["check-config", "-"], b"{\"cniVersion\":").fails(1).to_string();
+    assert!(err.contains("not valid JSON"), "{err}");
+    let err = cli(&["check-config", dir.path("missing.conf").to_str().unwrap()]).fails(1).to_string();
+    assert!(err.contains("missing.conf") && err.contains("hint:"), "{err}");
+}
+
+#[test]
+fn install_is_atomic_and_idempotent() {
+    let dir = TempDir::new("cli-install");
+    let dest = dir.path("bin");
+    std::fs::create_dir(&dest).unwrap();
+    let d = dest.to_str().unwrap();
+    let out = cli(&["install", "--dest", d]).ok().to_string();
+    assert!(out.starts_with("installed "), "{out}");
+    let target = dest.join("azure-ipoib-ipam-cni");
+    assert_eq!(std::fs::read(&target).unwrap(), std::fs::read(PLUGIN).unwrap());
+    let meta = std::fs::metadata(&target).unwrap();
+    assert_eq!(meta.permissions().mode() & 0o7777, 0o755);
+    let out = cli(&["install", "--dest", d]).ok().to_string();
+    assert!(out.contains("is up to date"), "{out}");
+    let again = std::fs::metadata(&target).unwrap();
+    assert_eq!((again.ino(), again.mtime_nsec()), (meta.ino(), meta.mtime_nsec()), "up to date must change nothing");
+    assert_eq!(entries(&dest), ["azure-ipoib-ipam-cni"]);
+}
+
+#[test]
+fn install_fails_clearly_and_leaves_no_temp_file() {
+    let dir = TempDir::new("cli-install-bad");
+    let err = cli(&["install", "--dest", dir.path("missing").to_str().unwrap()]).fails(1).to_string();
+    assert!(err.contains("missing is not usable") && err.contains("hint:"), "{err}");
+    // Not writable even for root.
+    let err = cli(&["install", "--dest", "/proc/self"]).fails(1).to_string();
+    assert!(err.contains("cannot create a file in /proc/self"), "{err}");
+    // The rename fails (a directory is in the way) after the temp file was written.
+    let dest = dir.path("bin");
+    std::fs::create_dir_all(dest.join("azure-ipoib-ipam-cni/occupied")).unwrap();
+    let err = cli(&["install", "--dest", dest.to_str().unwrap()]).fails(1).to_string();
+    assert!(err.contains("cannot rename into place"), "{err}");
+    assert_eq!(entries(&dest), ["azure-ipoib-ipam-cni"]);
+    let file = dir.path("file");
+    std::fs::write(&file, b"").unwrap();
+    assert!(cli(&["install", "--dest", file.to_str().unwrap()]).fails(1).contains("is not a directory"));
+}
+
+#[test]
+fn install_races_a_runtime_executing_the_plugin() {
+    let dir = TempDir::new("cli-install-race");
+    let dest = dir.path("bin");
+    std::fs::create_dir(&dest).unwrap();
+    // Two different builds to swap in turn: the plugin, and the plugin with a byte appended.
+    let (a, b) = (dir.path("a"), dir.path("b"));
+    let mut bytes = std::fs::read(PLUGIN).unwrap();
+    std::fs::write(&a, &bytes).unwrap();
+    bytes.push(0);
+    std::fs::write(&b, &bytes).unwrap();
+    for p in [&a, &b] {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    run_cli(&a, &["install", "--dest", dest.to_str().unwrap()], b"").ok();
+    let target = dest.join("azure-ipoib-ipam-cni");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let runner = {
+        let (stop, target) = (stop.clone(), target.clone());
+        std::thread::spawn(move || {
+            let mut runs = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let run = run_cli(&target, &["--version"], b"");
+                assert!(run.ok().starts_with("azure-ipoib-ipam-cni "), "run {runs}: {run:#?}");
+                runs += 1;
+            }
+            runs
+        })
+    };
+    for i in 0..40 {
+        let source = if i % 2 == 0 { &b } else { &a };
+        let out = run_cli(source, &["install", "--dest", dest.to_str().unwrap()], b"").ok().to_string();
+        assert!(out.starts_with("installed "), "{out}");
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let runs = runner.join().expect("every exec of the destination succeeded");
+    assert!(runs > 0);
+    assert_eq!(std::fs::read(&target).unwrap(), std::fs::read(&a).unwrap());
+    assert_eq!(entries(&dest), ["azure-ipoib-ipam-cni"], "no temp file left");
+}
+
+fn entries(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> =
+        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    names
+}
