@@ -36,6 +36,9 @@ cargo test --doc -p kvp-core
 # --allow-dirty lets a local run mid-change check it too; CI runs it on a clean clone.
 cargo publish --dry-run -p kvp-core --allow-dirty
 
+step "deploy/: every manifest validates; every embedded CNI config passes check-config"
+"${IPOIB_VENV:-/opt/azure-ipoib-venv}/bin/python3" tests/deploy/validate_manifests.py "$bin" deploy
+
 step "kvp-core for thumbv7em-none-eabi (no_std, no alloc)"
 cargo build -p kvp-core --target thumbv7em-none-eabi
 

@@ -26,6 +26,9 @@ want 'command -v x86_64-linux-musl-gcc' musl-tools                 # C build scr
 want 'command -v strace' strace                                    # syscall counts (bench, tests)
 want 'command -v unshare' util-linux                               # private mount namespace (tests)
 want 'test -x /usr/bin/time' time                                  # peak RSS (bench)
+want 'command -v podman' podman                                    # image build + run (tests/image.rs)
+want 'command -v runc' runc                                        # podman's runtime (crun refuses hybrid cgroups)
+want 'command -v python3' python3 python3-venv                    # manifest validation (tests/deploy)
 if [ ${#need_apt[@]} -gt 0 ]; then
     echo "setup: apt-get install ${need_apt[*]}"
     apt-get update -qq
@@ -48,3 +51,11 @@ else
 fi
 # cargo-fuzz, built from crates.io.
 cargo fuzz --version >/dev/null 2>&1 || cargo install cargo-fuzz --locked
+
+# kubernetes-validate (PyPI) with its bundled Kubernetes schemas, in the project's own venv, for the
+# offline manifest checks (tests/deploy/validate_manifests.py).
+venv=${IPOIB_VENV:-/opt/azure-ipoib-venv}
+if ! "$venv/bin/kubernetes-validate" --version >/dev/null 2>&1; then
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check 'kubernetes-validate>=1.31,<2'
+fi

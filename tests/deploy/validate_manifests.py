@@ -134,6 +134,25 @@ def pods_networks(where, doc):
         wanted.append((where, ns or namespace, net))
 
 
+def check_plugin_daemonset(where, doc):
+    """The plugin's DaemonSet does what the README says: InfiniBand nodes only, GPU taints
+    tolerated, the image's installer writing into the host's /opt/cni/bin, then pause."""
+    spec = doc.get("spec", {}).get("template", {}).get("spec", {})
+    if spec.get("nodeSelector", {}).get("feature.node.kubernetes.io/pci-15b3.present") != "true":
+        problem(where, "nodeSelector must select feature.node.kubernetes.io/pci-15b3.present: \"true\"")
+    keys = {t.get("key") for t in spec.get("tolerations") or []}
+    if not {"nvidia.com/gpu", "sku"} <= keys and not any(
+            t.get("operator") == "Exists" and "key" not in t for t in spec.get("tolerations") or []):
+        problem(where, "tolerations must cover the GPU taints nvidia.com/gpu and sku=gpu")
+    host = {v["name"]: v.get("hostPath", {}).get("path") for v in spec.get("volumes") or []}
+    inits = spec.get("initContainers") or []
+    if not any(m.get("mountPath") == "/host/opt/cni/bin" and host.get(m.get("name")) == "/opt/cni/bin"
+               for c in inits for m in c.get("volumeMounts") or []):
+        problem(where, "an init container must mount hostPath /opt/cni/bin at /host/opt/cni/bin")
+    if [c.get("image") for c in spec.get("containers") or []] != ["registry.k8s.io/pause:3.10"]:
+        problem(where, "the main container must be registry.k8s.io/pause:3.10 alone")
+
+
 def main():
     global plugin
     if len(sys.argv) < 2:
@@ -170,6 +189,8 @@ def main():
                 if path not in core_files:
                     core_files.append(path)
                 pods_networks(where, doc)
+                if doc["kind"] == "DaemonSet" and doc["metadata"]["name"] == PLUGIN:
+                    check_plugin_daemonset(where, doc)
             elif key in CRD_CHECKS:
                 CRD_CHECKS[key](where, doc)
             else:
