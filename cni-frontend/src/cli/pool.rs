@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use kvp_core::{IpoibData, Mac, Pair, Pool, ResolveError};
+use kvp_core::{IpoibData, Mac, Pair, Pool};
 
 use super::report::CliError;
 use crate::cni::netconf::DEFAULT_LOCK_TIMEOUT_MS;
@@ -53,39 +53,34 @@ impl Snapshot {
         self.pool().get(key).map(|r| r.value())
     }
 
-    /// The validated `IPoIB_Data` and its number of pairs, with the plugin's errors.
-    pub fn ipoib_data(&self) -> Result<(IpoibData<'_>, u32), CliError> {
+    /// The validated `IPoIB_Data`, with the plugin's errors.
+    pub fn ipoib_data(&self) -> Result<IpoibData<'_>, CliError> {
         let (records, trailing) = self.record_count();
         if records == 0 {
             return Err(empty_pool(&self.path, trailing).into());
         }
-        kvp_core::ipoib_data(&self.pool()).map_err(|e| resolve_error(e, &self.path).into())
+        IpoibData::from_pool(&self.pool()).map_err(|e| resolve_error(e, &self.path).into())
     }
 
     /// Every pair of `IPoIB_Data`.
     pub fn pairs(&self) -> Result<Vec<Pair>, CliError> {
-        let (data, _) = self.ipoib_data()?;
-        data.pairs().map(|pair| pair.map_err(|e| self.malformed(e))).collect()
+        Ok(self.ipoib_data()?.pairs().collect())
     }
 
     /// The address of `mac`, or the plugin's error for why there is none.
     pub fn address_of(&self, mac: Mac) -> Result<IpAddr, CliError> {
-        let (data, pairs) = self.ipoib_data()?;
-        let pair = data.find(mac).map_err(|e| self.malformed(e))?.ok_or_else(|| CliError::from(no_pair(mac, pairs)))?;
+        let data = self.ipoib_data()?;
+        let pair = data.find(mac).ok_or_else(|| CliError::from(no_pair(mac, data.len())))?;
         Ok(pair.ip)
-    }
-
-    fn malformed(&self, e: kvp_core::ValueError) -> CliError {
-        resolve_error(ResolveError::Malformed(e), &self.path).into()
     }
 }
 
 /// The MAC `IPoIB_Data` uses for the port whose GID 0 sysfs prints as `gid_text`, and the port
 /// GUID (`xxxx:xxxx:xxxx:xxxx`).
 pub fn mac_of_port_gid(gid_text: &[u8]) -> Result<(Mac, String), kvp_core::HwAddrError> {
-    let guid = kvp_core::hwaddr::port_guid_from_gid_text(gid_text)?;
+    let guid = kvp_core::port_guid_from_gid_text(gid_text)?;
     let groups: Vec<String> = guid.chunks(2).map(|g| g.iter().map(|b| format!("{b:02x}")).collect()).collect();
-    Ok((kvp_core::hwaddr::mac_from_port_guid(guid), groups.join(":")))
+    Ok((Mac::from_port_guid(guid), groups.join(":")))
 }
 
 /// The MAC of a link address as sysfs and `ip link` print it.
