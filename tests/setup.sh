@@ -28,7 +28,7 @@ want 'command -v unshare' util-linux                               # private mou
 want 'test -x /usr/bin/time' time                                  # peak RSS (bench)
 want 'command -v podman' podman                                    # image build + run (tests/image.rs)
 want 'command -v runc' runc                                        # podman's runtime (crun refuses hybrid cgroups)
-want 'command -v python3' python3 python3-venv                    # manifest validation (tests/deploy)
+want 'python3 -c "import ensurepip, venv"' python3 python3-venv     # the validator's venv (tests/deploy)
 if [ ${#need_apt[@]} -gt 0 ]; then
     echo "setup: apt-get install ${need_apt[*]}"
     apt-get update -qq
