@@ -1,10 +1,10 @@
 //! The command line, parsed with `lexopt`.
 //!
-//! Why lexopt: it has no dependencies and adds about 10 KiB to the binary, against ~300 KiB for
-//! clap (which would more than halve the room left under the 1 MiB budget), and it does no work
-//! at start-up: nothing runs until the CLI asks for the next argument, and the CNI path never
-//! does. It handles what hand-written parsing gets wrong (`--opt=value`, `--`, `-h` clusters,
-//! non-UTF-8 arguments).
+//! Why lexopt: one small source file with no dependencies, so it adds little to a binary that
+//! must stay under 1 MiB (clap and its dependencies typically add several hundred KiB), and it
+//! does no work at start-up: nothing runs until the CLI asks for the next argument, and the CNI
+//! path never does. It handles what hand-written parsing gets wrong (`--opt=value`, `--`,
+//! non-UTF-8 arguments) and words its errors itself.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
