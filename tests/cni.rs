@@ -258,8 +258,12 @@ fn nic_errors() {
 fn env_errors_are_code_4() {
     let conf = netconf("0.3.1", r#"{"type":"azure-ipoib-ipam-cni"}"#);
     let full = cni_env("ADD", "/var/run/netns/x", "net1");
+    // An unset CNI_COMMAND runs the operator CLI (tests/cli.rs); an empty one is a code-4 error.
     for missing in ["CNI_COMMAND", "CNI_CONTAINERID", "CNI_NETNS", "CNI_IFNAME"] {
-        let env: Vec<_> = full.iter().copied().filter(|(k, _)| *k != missing).collect();
+        let mut env: Vec<_> = full.iter().copied().filter(|(k, _)| *k != missing).collect();
+        if missing == "CNI_COMMAND" {
+            env.push(("CNI_COMMAND", ""));
+        }
         let out = run(&env, conf.as_bytes());
         assert_eq!(out.error_code(), 4, "{missing}");
         assert!(out.error_text().contains(missing), "{missing}: {}", out.error_text());
