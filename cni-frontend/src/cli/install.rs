@@ -40,7 +40,7 @@ pub fn run(dest: &Path, stdout: &mut dyn Write) -> Result<i32, CliError> {
         let _ = writeln!(stdout, "{} is up to date ({} bytes)", target.display(), bytes.len());
         return Ok(0);
     }
-    let temp = TempFile::create(dest)?;
+    let mut temp = TempFile::create(dest)?;
     temp.fill(&bytes).map_err(|e| temp.error("write", e))?;
     fs::rename(&temp.path, &target).map_err(|e| temp.error("rename into place", e))?;
     temp.disarm();
@@ -65,8 +65,9 @@ struct TempFile {
     path: PathBuf,
     /// Open for writing until [`TempFile::fill`] closes it: an exec of a file that some process
     /// still has open for writing fails with ETXTBSY, so it must be closed before the rename.
-    file: std::cell::RefCell<Option<File>>,
-    armed: std::cell::Cell<bool>,
+    file: Option<File>,
+    /// Whether drop removes the file (until it is renamed into place).
+    armed: bool,
 }
 
 impl TempFile {
@@ -80,12 +81,12 @@ impl TempFile {
                 "the directory must be writable (run as root; a hostPath volume must not be readOnly)",
             )
         })?;
-        Ok(TempFile { path, file: std::cell::RefCell::new(Some(file)), armed: std::cell::Cell::new(true) })
+        Ok(TempFile { path, file: Some(file), armed: true })
     }
 
     /// Writes, fsyncs, sets the mode, and closes the file.
-    fn fill(&self, bytes: &[u8]) -> io::Result<()> {
-        let file = self.file.borrow_mut().take().ok_or_else(|| io::Error::other("temp file already filled"))?;
+    fn fill(&mut self, bytes: &[u8]) -> io::Result<()> {
+        let file = self.file.take().ok_or_else(|| io::Error::other("temp file already filled"))?;
         (&file).write_all(bytes)?;
         file.sync_all()?;
         file.set_permissions(fs::Permissions::from_mode(MODE))
@@ -98,14 +99,14 @@ impl TempFile {
         )
     }
 
-    fn disarm(&self) {
-        self.armed.set(false);
+    fn disarm(&mut self) {
+        self.armed = false;
     }
 }
 
 impl Drop for TempFile {
     fn drop(&mut self) {
-        if self.armed.get() {
+        if self.armed {
             let _ = fs::remove_file(&self.path);
         }
     }
