@@ -9,10 +9,10 @@ use std::ffi::OsStr;
 use std::io::{Read, Write};
 use std::path::Path;
 
-use super::escape::text;
+use super::escape::{json_string, text};
 use super::report::CliError;
 use super::PLUGIN_NAME;
-use crate::cni::json;
+use crate::cni::json::Value;
 use crate::cni::netconf;
 use crate::run::MAX_STDIN;
 
@@ -36,15 +36,15 @@ pub struct Decoded {
 
 /// Checks one config file's bytes: the decoded configs, or every problem found.
 pub fn check(input: &[u8]) -> Result<Vec<Decoded>, Vec<Problem>> {
-    let plugins = (json::validate(input).is_ok()).then(|| json::member(input, "plugins")).flatten();
-    match plugins {
+    let parsed = Value::parse(input).ok();
+    match parsed.and_then(|v| v.field("plugins")).flatten() {
+        Some(plugins) => check_conflist(parsed, plugins),
         None => check_netconf(input, "").map(|d| vec![d]).map_err(|p| vec![p]),
-        Some(plugins) => check_conflist(input, plugins),
     }
 }
 
-fn check_conflist(list: &[u8], plugins: &[u8]) -> Result<Vec<Decoded>, Vec<Problem>> {
-    let Some(elements) = json::elements(plugins) else {
+fn check_conflist(list: Option<Value<'_>>, plugins: Value<'_>) -> Result<Vec<Decoded>, Vec<Problem>> {
+    let (Some(list), Some(elements)) = (list, plugins.elements()) else {
         return Err(vec![problem("plugins", "\"plugins\" is not an array")]);
     };
     let (mut decoded, mut problems) = (Vec::new(), Vec::new());
@@ -68,42 +68,44 @@ fn check_conflist(list: &[u8], plugins: &[u8]) -> Result<Vec<Decoded>, Vec<Probl
     }
 }
 
-/// A plugin of a conflist as libcni hands it over: the list's `cniVersion` and `name` injected.
-fn as_libcni_passes_it(list: &[u8], plugin: &[u8]) -> Vec<u8> {
-    let mut conf = b"{".to_vec();
+/// A plugin of a conflist as libcni hands it over: the list's `cniVersion` and `name` injected
+/// in place of the plugin's own. Keys are written folded, as the decoder matches them anyway,
+/// and `null` members are left out, as the decoder ignores them.
+fn as_libcni_passes_it(list: Value<'_>, plugin: Value<'_>) -> Vec<u8> {
+    let mut conf = String::from("{");
     for key in ["cniVersion", "name"] {
-        if let Some(value) = json::member(list, key) {
+        if let Some(Some(value)) = list.field(&key.to_ascii_lowercase()) {
             push_member(&mut conf, key, value);
         }
     }
-    for (key, value) in json::members(plugin) {
-        if key != "cniVersion" && key != "name" {
-            push_member(&mut conf, key, value);
+    for (key, value) in plugin.fields().into_iter().flatten() {
+        match key.as_deref() {
+            Some("cniversion" | "name") | None => {}
+            Some(key) => push_member(&mut conf, key, value),
         }
     }
-    conf.push(b'}');
-    conf
+    conf.push('}');
+    conf.into_bytes()
 }
 
-fn push_member(conf: &mut Vec<u8>, key: &str, value: &[u8]) {
+fn push_member(conf: &mut String, key: &str, value: Value<'_>) {
     if conf.len() > 1 {
-        conf.push(b',');
+        conf.push(',');
     }
-    conf.push(b'"');
-    conf.extend_from_slice(key.as_bytes());
-    conf.extend_from_slice(b"\":");
-    conf.extend_from_slice(value);
+    json_string(conf, key);
+    conf.push(':');
+    // The raw text of a value that passed validation is UTF-8.
+    conf.push_str(&String::from_utf8_lossy(value.raw()));
 }
 
 /// Whether `ipam.type` names this plugin.
-fn uses_this_plugin(conf: &[u8]) -> bool {
+fn uses_this_plugin(conf: Value<'_>) -> bool {
     ipam_type(conf).is_some_and(|t| t == PLUGIN_NAME)
 }
 
-fn ipam_type(conf: &[u8]) -> Option<String> {
-    let raw = json::member(conf, "ipam").and_then(|ipam| json::member(ipam, "type"))?;
-    let body = std::str::from_utf8(raw).ok()?.strip_prefix('"')?.strip_suffix('"')?;
-    Some(json::unescape(body).into_owned())
+fn ipam_type(conf: Value<'_>) -> Option<String> {
+    let ipam = conf.field("ipam")??;
+    Some(ipam.field("type")??.str()?.into_owned())
 }
 
 /// One netconf through the plugin's decoder, then the check that it names this plugin.
@@ -112,7 +114,7 @@ fn check_netconf(input: &[u8], at: &str) -> Result<Decoded, Problem> {
         let msg = if e.details.is_empty() { e.msg } else { format!("{} ({})", e.msg, e.details) };
         Problem { path: at.to_string(), msg }
     })?;
-    match ipam_type(input) {
+    match Value::parse(input).ok().and_then(ipam_type) {
         Some(t) if t == PLUGIN_NAME => {}
         other => {
             let found = other.map_or("missing".to_string(), |t| format!("{:?}", text(t.as_bytes())));

@@ -85,6 +85,12 @@ impl<'a> Value<'a> {
         Ok(Value(input.trim_ascii()))
     }
 
+    /// The value's JSON text as it appears in the input (`check-config` re-assembles a conflist's
+    /// plugin from these, as libcni does).
+    pub fn raw(self) -> &'a [u8] {
+        self.0
+    }
+
     /// The text of a string, unescaped; `None` for any other value.
     pub fn str(self) -> Option<Cow<'a, str>> {
         let body = self.0.strip_prefix(b"\"")?.strip_suffix(b"\"")?;
