@@ -1,24 +1,20 @@
 //! The operator CLI through the built binary: exit codes, stdout and stderr of every command.
-
-#[path = "support/cli.rs"]
-mod cli;
-#[path = "support/netns.rs"]
-mod netns;
-#[path = "support/plugin.rs"]
-mod plugin;
+// Test code: indexing, unwrapping and panicking are how a test fails.
+#![allow(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::fs::File;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 
-use cli::{run_cli, Run};
-use plugin::*;
+use ipoib_test_support::cli::{run_cli, Run};
+use ipoib_test_support::plugin::*;
+use ipoib_test_support::root::needs_root;
 
 const SAMPLE_VALUE: &str = "NUMPAIRS:1|00155D33FF0B:172.16.1.2";
 const IB_HWADDR: &str = "00:00:01:48:fe:80:00:00:00:00:00:00:00:15:5d:ff:fd:33:ff:0b";
 
 fn cli(args: &[&str]) -> Run {
-    run_cli(Path::new(PLUGIN), args, b"")
+    run_cli(&plugin_path(), args, b"")
 }
 
 fn sample_pool(dir: &TempDir) -> String {
@@ -53,7 +49,7 @@ fn help_version_and_usage_errors() {
         assert!(err.contains("--help"), "{bad:?}: {err}");
     }
     // An empty CNI_COMMAND is still the plugin's business: code 4 JSON, not the CLI.
-    let out = run_program(Path::new(PLUGIN), &[("CNI_COMMAND", "")], b"");
+    let out = run_program(&plugin_path(), &[("CNI_COMMAND", "")], b"");
     assert_eq!(out.error_code(), 4);
 }
 
@@ -146,12 +142,12 @@ fn malformed_ipoib_data_gets_the_plugins_message() {
 
 #[test]
 fn ipoib_netns_answers_what_add_answers() {
-    if !have_root("ipoib_netns_answers_what_add_answers") {
+    if !needs_root("ipoib_netns_answers_what_add_answers") {
         return;
     }
     let dir = TempDir::new("cli-netns");
     let path = sample_pool(&dir);
-    let ns = netns::Netns::new();
+    let ns = ipoib_test_support::netns::Netns::new();
     ns.add_veth("net1", "00:15:5d:33:ff:0b");
     let answer = cli(&["ipoib", "--netns", &ns.path(), "--ifname", "net1", "--path", &path]).ok().to_string();
     let add = run(&cni_env("ADD", &ns.path(), "net1"), netconf("1.0.0", &ipam(Path::new(&path))).as_bytes());
@@ -179,17 +175,17 @@ fn check_config_decodes_as_add_does() {
     std::fs::write(&file, &conf).unwrap();
     let out = cli(&["check-config", file.to_str().unwrap()]).ok().to_string();
     assert!(out.contains(": ok (cniVersion 1.0.0, kvpPath /nonexistent/pool, prefixLength 24"), "{out}");
-    let piped = run_cli(Path::new(PLUGIN), &["check-config", "-"], conf.as_bytes());
+    let piped = run_cli(&plugin_path(), &["check-config", "-"], conf.as_bytes());
     assert!(piped.ok().starts_with("stdin: ok"), "{piped:#?}");
 
     let list = r#"{"cniVersion":"1.0.0","name":"ib","plugins":[
         {"type":"host-device","device":"ib0","ipam":{"type":"azure-ipoib-ipam-cni","prefixLength":200}},
         {"type":"tuning"}]}"#;
-    let bad = run_cli(Path::new(PLUGIN), &["check-config", "-"], list.as_bytes());
+    let bad = run_cli(&plugin_path(), &["check-config", "-"], list.as_bytes());
     let err = bad.fails(1).to_string();
     assert!(err.contains("stdin plugins[0]: invalid ipam.prefixLength"), "{err}");
     assert!(err.contains("ADD would fail"), "{err}");
-    let err = run_cli(Path::new(PLUGIN), &["check-config", "-"], b"{\"cniVersion\":").fails(1).to_string();
+    let err = run_cli(&plugin_path(), &["check-config", "-"], b"{\"cniVersion\":").fails(1).to_string();
     assert!(err.contains("not valid JSON"), "{err}");
     let err = cli(&["check-config", dir.path("missing.conf").to_str().unwrap()]).fails(1).to_string();
     assert!(err.contains("missing.conf") && err.contains("hint:"), "{err}");
@@ -204,7 +200,7 @@ fn install_is_atomic_and_idempotent() {
     let out = cli(&["install", "--dest", d]).ok().to_string();
     assert!(out.starts_with("installed "), "{out}");
     let target = dest.join("azure-ipoib-ipam-cni");
-    assert_eq!(std::fs::read(&target).unwrap(), std::fs::read(PLUGIN).unwrap());
+    assert_eq!(std::fs::read(&target).unwrap(), std::fs::read(plugin_path()).unwrap());
     let meta = std::fs::metadata(&target).unwrap();
     assert_eq!(meta.permissions().mode() & 0o7777, 0o755);
     let out = cli(&["install", "--dest", d]).ok().to_string();
@@ -240,7 +236,7 @@ fn install_races_a_runtime_executing_the_plugin() {
     std::fs::create_dir(&dest).unwrap();
     // Two different builds to swap in turn: the plugin, and the plugin with a byte appended.
     let (a, b) = (dir.path("a"), dir.path("b"));
-    let mut bytes = std::fs::read(PLUGIN).unwrap();
+    let mut bytes = std::fs::read(plugin_path()).unwrap();
     std::fs::write(&a, &bytes).unwrap();
     bytes.push(0);
     std::fs::write(&b, &bytes).unwrap();

@@ -2,14 +2,13 @@
 //! parses, core kinds pass `kubernetes-validate --strict` for Kubernetes 1.31, CRD kinds have
 //! their fields, and every embedded CNI config passes this binary's `check-config`. The
 //! validator is also shown to catch each kind of defect, on broken copies.
-
-#[path = "support/plugin.rs"]
-mod plugin;
+// Test code: indexing, unwrapping and panicking are how a test fails.
+#![allow(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use plugin::*;
+use ipoib_test_support::plugin::*;
 
 fn venv_python(test: &str) -> Option<PathBuf> {
     let venv = std::env::var_os("IPOIB_VENV").map_or_else(|| PathBuf::from("/opt/azure-ipoib-venv"), PathBuf::from);
@@ -30,7 +29,7 @@ fn repo() -> PathBuf {
 fn validate(python: &Path, deploy: &Path) -> (bool, String) {
     let out = Command::new(python)
         .arg(repo().join("tests/deploy/validate_manifests.py"))
-        .arg(PLUGIN)
+        .arg(plugin_path())
         .arg(deploy)
         .output()
         .expect("run the validator");

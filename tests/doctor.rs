@@ -1,17 +1,14 @@
 //! `doctor` on fake nodes: every root it reads points into a temp tree, so each test builds the
 //! node it needs (a healthy one, and one broken in each way an operator meets at 3 a.m.).
-
-#[path = "support/cli.rs"]
-mod cli;
-#[path = "support/plugin.rs"]
-mod plugin;
+// Test code: indexing, unwrapping and panicking are how a test fails.
+#![allow(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use cli::{run_cli, Run};
-use plugin::*;
+use ipoib_test_support::cli::{run_cli, Run};
+use ipoib_test_support::plugin::*;
 
 /// `ip link`'s spelling of mlx5_0 port 1's IPoIB address; its MAC is 00155D33FF0B.
 const IB0_ADDRESS: &str = "00:00:01:48:fe:80:00:00:00:00:00:00:00:15:5d:ff:fd:33:ff:0b";
@@ -36,7 +33,7 @@ impl FakeNode {
         node.file("sys/class/net/eth0/type", "1\n");
         let bin = node.root("bin");
         fs::create_dir_all(&bin).unwrap();
-        fs::copy(PLUGIN, bin.join("azure-ipoib-ipam-cni")).unwrap();
+        fs::copy(plugin_path(), bin.join("azure-ipoib-ipam-cni")).unwrap();
         node.file(
             "etc/cni/multus/net.d/00-ib.conflist",
             r#"{"cniVersion":"1.0.0","name":"ib","plugins":[{"type":"host-device","device":"ib0","ipam":{"type":"azure-ipoib-ipam-cni"}}]}"#,
@@ -96,7 +93,7 @@ impl FakeNode {
         }
         args.extend(extra.iter().map(|s| s.to_string()));
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let run = run_cli(Path::new(PLUGIN), &args, b"");
+        let run = run_cli(&plugin_path(), &args, b"");
         assert!(!run.stderr.contains("panicked"), "{run:#?}");
         run
     }

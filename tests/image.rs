@@ -1,26 +1,23 @@
 //! The plugin's image (deploy/Dockerfile), built with podman offline and run the way the
 //! DaemonSet's init container runs it: the host's CNI bin dir bind-mounted at
 //! /host/opt/cni/bin. The plugin must land there byte-identical and 0755.
-
-#[path = "support/plugin.rs"]
-mod plugin;
-#[path = "support/podman.rs"]
-mod podman;
+// Test code: indexing, unwrapping and panicking are how a test fails.
+#![allow(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
 
-use plugin::*;
-use podman::Podman;
+use ipoib_test_support::plugin::*;
+use ipoib_test_support::podman::Podman;
+use ipoib_test_support::root::needs_root;
 
 #[test]
 fn image_installs_the_plugin_like_the_daemonset_does() {
-    if !have_root("image_installs_the_plugin_like_the_daemonset_does") {
+    if !needs_root("image_installs_the_plugin_like_the_daemonset_does") {
         return;
     }
     let Some(podman) = Podman::new("plugin-image") else { return };
-    let image = podman.build_image("deploy/Dockerfile", &[(Path::new(PLUGIN), "azure-ipoib-ipam-cni")]);
-    let binary = std::fs::read(PLUGIN).unwrap();
+    let image = podman.build_image("deploy/Dockerfile", &[(&plugin_path(), "azure-ipoib-ipam-cni")]);
+    let binary = std::fs::read(plugin_path()).unwrap();
     // FROM scratch plus the binary: the junk in the context stayed out.
     let size = podman.image_size(&image);
     assert!(size < binary.len() as u64 + (64 << 10), "image is {size} bytes for a {} byte binary", binary.len());

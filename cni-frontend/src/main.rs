@@ -37,6 +37,7 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
 }
 
 /// The operator CLI, for a run without `CNI_COMMAND`.
+#[allow(unsafe_code)] // reading C's argv, the CLI's one unsafe step outside `sys`; see SAFETY below.
 #[cold]
 #[inline(never)]
 fn cli(argc: c_int, argv: *const *const c_char) -> c_int {

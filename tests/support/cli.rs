@@ -1,5 +1,4 @@
 //! Running the built binary as an operator does: no `CNI_COMMAND`, arguments on the command line.
-#![allow(dead_code)]
 
 use std::io::Write;
 use std::path::Path;

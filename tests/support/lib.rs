@@ -4,9 +4,13 @@
 //! - [`plugin`]: run the built plugin as a runtime does, and build its inputs;
 //! - [`netns`]: throwaway network namespaces and veth links (root);
 //! - [`kvp_daemon`]: the real `hv_kvp_daemon`, driven as the kernel driver would (root);
-//! - [`root`]: the one rule for tests that need root or a tool: run, skip, or fail under `CI`.
+//! - [`root`]: the one rule for tests that need root or a tool: run, skip, or fail under `CI`;
+//! - [`cli`]: run the built binary as an operator does (no `CNI_COMMAND`, arguments);
+//! - [`podman`]: build and run the project's images with a private podman.
 
+pub mod cli;
 pub mod kvp_daemon;
 pub mod netns;
 pub mod plugin;
+pub mod podman;
 pub mod root;

@@ -8,7 +8,6 @@
 //! Each image is built from a small context made for it: the repo's `.dockerignore` and the built
 //! binaries at the release paths the Dockerfiles copy. So the test needs no release build, and a
 //! second image takes one call: `podman.build_image("deploy/webhook/Dockerfile", &[(bin, name)])`.
-#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -20,7 +19,7 @@ pub const ULIMITS: [&str; 4] = ["--ulimit", "nofile=1024:1024", "--ulimit", "npr
 
 /// The repo root (the build context the Dockerfiles expect).
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
 /// A podman with its own storage, removed on drop.
@@ -30,18 +29,20 @@ pub struct Podman {
 }
 
 impl Podman {
-    /// A private podman, or `None` (after a SKIPPED notice) when podman or runc is missing
-    /// outside CI. Under CI a missing tool fails the test: tests/setup.sh installs them.
+    /// A private podman, or `None` when the test cannot run here (root, podman and runc are
+    /// needed; under CI a missing one fails the test, see [`crate::root::can_run`]).
     pub fn new(test: &str) -> Option<Podman> {
-        for tool in ["podman", "runc"] {
-            let found = Command::new("sh").args(["-c", &format!("command -v {tool}")]).output();
-            if !found.is_ok_and(|o| o.status.success()) {
-                if std::env::var_os("CI").is_some() {
-                    panic!("{test}: {tool} is missing: tests/setup.sh installs podman and runc");
+        let ready = crate::root::root().and_then(|()| {
+            ["podman", "runc"].iter().try_for_each(|tool| {
+                let found = Command::new("sh").args(["-c", &format!("command -v {tool}")]).output();
+                match found {
+                    Ok(o) if o.status.success() => Ok(()),
+                    _ => Err(format!("{tool} is missing (tests/setup.sh installs it)")),
                 }
-                eprintln!("{test}: SKIPPED ({tool} is missing; run tests/setup.sh)");
-                return None;
-            }
+            })
+        });
+        if !crate::root::can_run(test, ready) {
+            return None;
         }
         let dir = std::env::temp_dir().join(format!("ipoib-podman-{test}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);

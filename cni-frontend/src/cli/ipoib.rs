@@ -11,6 +11,7 @@ use super::escape::{json_array, json_object, text};
 use super::pool::Snapshot;
 use super::report::CliError;
 use crate::cni::netconf::DEFAULT_PREFIX_LENGTH;
+use crate::error_codes;
 use crate::link;
 
 /// Answers `query` from the pool at `path`.
@@ -40,14 +41,9 @@ pub fn run(path: &Path, json: bool, query: &Query, stdout: &mut dyn Write) -> Re
             answer(json, &[("mac", &mac.to_string()), ("address", &address.to_string())], &address.to_string())
         }
         Query::Netns { netns, ifname } => {
-            let hwaddr = link::hwaddr_in_netns(netns, ifname).map_err(|e| {
-                let hint = if e.netns_missing() {
-                    "the pod's netns is gone; check the path (kubelet: /var/run/netns/…, /proc/<pid>/ns/net)"
-                } else {
-                    "run as root; check the name with `ip -n <netns> link` (host-device renames the NIC)"
-                };
-                CliError::new(e.to_string(), hint)
-            })?;
+            // ADD's own lookup and message, IPoIB child links refused (code 105) included.
+            let hwaddr = link::hwaddr_in_netns(netns, ifname)
+                .map_err(|e| CliError::from(error_codes::link_failure(&e, None)))?;
             let mac = hwaddr.mac();
             let address = snapshot.address_of(mac)?;
             let cidr = format!("{address}/{DEFAULT_PREFIX_LENGTH}");
