@@ -42,7 +42,7 @@ ip netns add "$netns"
 ip link add "$host_nic" address 00:15:5d:33:ff:0b type veth peer name "demo-peer$$"
 ip link set "demo-peer$$" up
 
-value=$(tail -c +513 "$pool" | head -c 2048 | tr '\0' '\n' | head -n 1)
+value=$("$plugin" kvp get IPoIB_Data --path "$pool") # the operator CLI: the same binary without CNI_COMMAND
 echo "== the host's data: $(basename "$pool"), record IPoIB_Data = $value"
 echo "== the NIC: veth $host_nic stands in for IB NIC 00:00:01:49:fe:80:…:00:15:5d:ff:fd:33:ff:0b and"
 echo "   carries 00:15:5d:33:ff:0b, the MAC that address maps to (port GUID bytes 0-2 and 5-7)"
