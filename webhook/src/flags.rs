@@ -1,0 +1,206 @@
+//! Command-line flags, spelled as the Go original's so its manifests work unchanged: Go's
+//! `flag` package accepts `-name=value`, `--name=value`, `-name value` and `--name value`.
+//! (lexopt and clap read a single dash as short options, hence these few lines by hand.)
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::log::Level;
+
+/// Where hv_kvp_daemon keeps pool 0 (host → guest data).
+pub const DEFAULT_KVP_PATH: &str = "/var/lib/hyperv/.kvp_pool_0";
+/// Loopback only unless told otherwise: a hostNetwork pod's `:8080` is every node interface.
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+/// The prefix length Azure's agent and the plugin assume.
+pub const DEFAULT_PREFIX_LENGTH: u8 = 16;
+/// As the plugin's `lockTimeoutMs`.
+pub const DEFAULT_LOCK_TIMEOUT_MS: u64 = 2000;
+/// Longest lock wait accepted, as the plugin's.
+pub const MAX_LOCK_TIMEOUT_MS: u64 = 60_000;
+/// Connections served at once; more wait in the listen backlog.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 64;
+
+/// The usage text for `--help` and flag errors.
+pub const USAGE: &str = "\
+usage: azure-ipoib-webhook [flags]
+DRANet profile-provider webhook: answers a NIC's IPoIB address from the Hyper-V KVP pool.
+
+  --bind-address ADDR     TCP host:port (\":8080\" = all interfaces) or unix:///path.sock
+                          (default 127.0.0.1:8080)
+  --kvp-path PATH         KVP pool file (default /var/lib/hyperv/.kvp_pool_0)
+  --profile NAME          answer only requests whose config.profile is NAME (default: any)
+  --prefix-length N       prefix length of the answered address (default 16)
+  --lock-timeout-ms MS    how long to wait for hv_kvp_daemon's write lock (default 2000)
+  --max-connections N     connections served at once (default 64)
+  --log-level LEVEL       error, warn, info (one line per request) or debug (default info)
+  --kvp-cache-ttl D       accepted for the Go original's manifests and ignored: the pool is
+                          read on every request
+";
+
+/// Where to listen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Bind {
+    /// `host:port`, or `:port` for every interface.
+    Tcp(String),
+    /// `unix:///path.sock`.
+    Unix(PathBuf),
+}
+
+impl fmt::Display for Bind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Bind::Tcp(addr) => f.write_str(addr),
+            Bind::Unix(path) => write!(f, "unix://{}", path.display()),
+        }
+    }
+}
+
+/// The webhook's settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Where to listen.
+    pub bind: Bind,
+    /// The pool file.
+    pub kvp_path: PathBuf,
+    /// The only `config.profile` answered, if set.
+    pub profile: Option<String>,
+    /// Prefix length of answered addresses.
+    pub prefix_length: u8,
+    /// Longest wait for the pool's write lock.
+    pub lock_timeout: Duration,
+    /// Connections served at once.
+    pub max_connections: usize,
+    /// What is logged.
+    pub log_level: Level,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            bind: Bind::Tcp(DEFAULT_BIND.into()),
+            kvp_path: PathBuf::from(DEFAULT_KVP_PATH),
+            profile: None,
+            prefix_length: DEFAULT_PREFIX_LENGTH,
+            lock_timeout: Duration::from_millis(DEFAULT_LOCK_TIMEOUT_MS),
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            log_level: Level::Info,
+        }
+    }
+}
+
+/// What the command line asks for.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Parsed {
+    /// Serve with this config.
+    Run(Config),
+    /// Print [`USAGE`] and exit 0.
+    Help,
+}
+
+/// Parses the arguments after the program name; the error is one line for the user.
+pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Parsed, String> {
+    let mut config = Config::default();
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        let Some(flag) = arg.strip_prefix("--").or_else(|| arg.strip_prefix('-')) else {
+            return Err(format!("unexpected argument {arg:?}: every setting is a flag"));
+        };
+        let (name, inline) = match flag.split_once('=') {
+            Some((name, value)) => (name, Some(value.to_string())),
+            None => (flag, None),
+        };
+        if name == "help" || name == "h" {
+            return Ok(Parsed::Help);
+        }
+        let value = match inline.or_else(|| args.next()) {
+            Some(value) => value,
+            None => return Err(format!("flag needs an argument: -{name}")),
+        };
+        match name {
+            "bind-address" => config.bind = bind(&value)?,
+            "kvp-path" if value.is_empty() => return Err("--kvp-path must not be empty".into()),
+            "kvp-path" => config.kvp_path = PathBuf::from(value),
+            "profile" => config.profile = Some(value).filter(|p| !p.is_empty()),
+            "prefix-length" => config.prefix_length = number(name, &value, 1, 128)?,
+            "lock-timeout-ms" => config.lock_timeout = Duration::from_millis(number(name, &value, 0, MAX_LOCK_TIMEOUT_MS)?),
+            "max-connections" => config.max_connections = number(name, &value, 1, 65_536)?,
+            "log-level" => config.log_level = value.parse()?,
+            "kvp-cache-ttl" => {}
+            _ => return Err(format!("flag provided but not defined: -{name}")),
+        }
+    }
+    Ok(Parsed::Run(config))
+}
+
+fn bind(value: &str) -> Result<Bind, String> {
+    if let Some(path) = value.strip_prefix("unix://") {
+        if !path.starts_with('/') {
+            return Err(format!("--bind-address {value:?}: a unix socket path must be absolute (unix:///path.sock)"));
+        }
+        return Ok(Bind::Unix(PathBuf::from(path)));
+    }
+    match value.rsplit_once(':') {
+        Some((_, port)) if port.parse::<u16>().is_ok() => Ok(Bind::Tcp(value.to_string())),
+        _ => Err(format!("--bind-address {value:?}: expected host:port, :port or unix:///path.sock")),
+    }
+}
+
+fn number<T: std::str::FromStr + PartialOrd + fmt::Display>(name: &str, value: &str, min: T, max: T) -> Result<T, String> {
+    match value.parse::<T>() {
+        Ok(n) if n >= min && n <= max => Ok(n),
+        _ => Err(format!("--{name} {value:?}: expected a whole number from {min} to {max}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(args: &[&str]) -> Result<Config, String> {
+        match parse(args.iter().map(|s| s.to_string()))? {
+            Parsed::Run(c) => Ok(c),
+            Parsed::Help => Err("help".into()),
+        }
+    }
+
+    #[test]
+    fn go_spellings_and_defaults() {
+        assert_eq!(run(&[]).unwrap(), Config::default());
+        let c = run(&[
+            "--bind-address=unix:///var/run/dranet/webhook.sock",
+            "-kvp-path",
+            "/p",
+            "--profile",
+            "ib",
+            "-prefix-length=24",
+            "--lock-timeout-ms=10",
+            "--kvp-cache-ttl=5s",
+            "--log-level",
+            "warn",
+        ])
+        .unwrap();
+        assert_eq!(c.bind, Bind::Unix("/var/run/dranet/webhook.sock".into()));
+        assert_eq!((c.kvp_path.to_str(), c.profile.as_deref(), c.prefix_length), (Some("/p"), Some("ib"), 24));
+        assert_eq!((c.lock_timeout, c.log_level), (Duration::from_millis(10), Level::Warn));
+        assert_eq!(run(&["--bind-address", ":8080"]).unwrap().bind, Bind::Tcp(":8080".into()));
+        assert_eq!(run(&["-h"]), Err("help".into()));
+    }
+
+    #[test]
+    fn refuses_bad_flags() {
+        for args in [
+            &["--nope=1"][..],
+            &["--prefix-length=0"],
+            &["--prefix-length=129"],
+            &["--bind-address=8080"],
+            &["--bind-address=unix://rel.sock"],
+            &["--lock-timeout-ms=-1"],
+            &["--log-level=loud"],
+            &["--profile"],
+            &["stray"],
+        ] {
+            assert!(run(args).is_err(), "{args:?}");
+        }
+    }
+}

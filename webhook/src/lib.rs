@@ -1,0 +1,49 @@
+//! azure-ipoib-webhook: the DRANet profile-provider webhook. DRANet (kubernetes-sigs/dranet)
+//! attaches NICs to pods through Dynamic Resource Allocation, so no CNI IPAM plugin runs; it asks
+//! this webhook instead, over HTTP/1.1 on a unix socket or TCP, which address a NIC gets.
+//!
+//! The third face over the one core (see the README's architecture): the same pool reader as the
+//! CNI plugin ([`cni_frontend::pool_file::read_locked`], under the same OFD read lock) and the
+//! same kvp-core resolution, re-run on every request, so an answer is never staler than the pool.
+//!
+//! Modules, in the order a request meets them: [`server`] (listeners, limits, signals),
+//! [`routes`] (paths and methods), [`request`] (the body decoder, fuzzed), [`lookup`] (the pool
+//! and kvp-core, the one module that calls them), [`answer`] (the one place a lookup failure
+//! becomes an HTTP status), then [`metrics`] and [`log`].
+//!
+//! # Why hyper 1 on a current-thread tokio runtime
+//! Measured against the alternatives before choosing (README, "DRA clusters"):
+//! - one thread serves every connection, so a client that sends a byte a second holds one
+//!   connection slot and nothing else; tiny_http hands each connection a pool thread, so a few
+//!   slow clients stall everyone unless its pool grows without bound;
+//! - hyper enforces the limits itself or lets us: a header read timeout, a cap on the header
+//!   buffer (431), a body we read through `http_body_util::Limited` (413), and graceful shutdown
+//!   of each connection (hyper-util's `GracefulShutdown`);
+//! - it serves any `AsyncRead + AsyncWrite`, so TCP and unix sockets share one code path;
+//! - the whole static binary starts in about a millisecond and serves the bench's load in about
+//!   2 MiB of RSS, a sixth of the Go original's.
+//!
+//! hyper, tokio and prometheus-client are behind the default `server` feature, so the fuzz crate
+//! builds the request decoder without them.
+
+#![deny(unsafe_code)]
+#![cfg_attr(not(test), deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+pub mod request;
+
+#[cfg(feature = "server")]
+pub mod answer;
+#[cfg(feature = "server")]
+pub mod flags;
+#[cfg(feature = "server")]
+pub mod listen;
+#[cfg(feature = "server")]
+pub mod log;
+#[cfg(feature = "server")]
+pub mod lookup;
+#[cfg(feature = "server")]
+pub mod metrics;
+#[cfg(feature = "server")]
+pub mod routes;
+#[cfg(feature = "server")]
+pub mod server;

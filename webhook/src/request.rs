@@ -1,0 +1,129 @@
+//! The body of `POST /GetProfileConfig`, DRANet's `ProfileRequest`:
+//! `{"device": {"mac_address", "pci_address", "name"}, "claim_uid", "config": {"profile", …}}`.
+//!
+//! Only `device.mac_address` and `config.profile` matter here; every other field, known to
+//! DRANet or not, is ignored, so a newer DRANet that adds fields keeps working.
+
+use std::fmt;
+
+use kvp_core::{HwAddr, HwAddrError};
+use serde::Deserialize;
+
+/// The longest MAC text quoted back in an error: a 20-byte address is 59 characters.
+const MAX_QUOTED: usize = 64;
+
+#[derive(Deserialize)]
+struct Wire {
+    #[serde(default)]
+    device: Option<Device>,
+    #[serde(default)]
+    config: Option<Config>,
+}
+
+#[derive(Deserialize)]
+struct Device {
+    #[serde(default)]
+    mac_address: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Config {
+    #[serde(default)]
+    profile: Option<String>,
+}
+
+/// What the webhook needs from a request.
+#[derive(Debug, PartialEq, Eq)]
+pub struct ProfileRequest {
+    /// The NIC's link address, or why there is none.
+    pub mac: Result<HwAddr, MacProblem>,
+    /// `config.profile`; empty when absent, as in the Go original.
+    pub profile: String,
+}
+
+/// Why `device.mac_address` gives no address.
+#[derive(Debug, PartialEq, Eq)]
+pub enum MacProblem {
+    /// Absent, null or empty.
+    Missing,
+    /// Not 6 or 20 bytes of colon hex; carries the text (cut to 64 characters) and why.
+    Malformed(String, HwAddrError),
+}
+
+impl fmt::Display for MacProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MacProblem::Missing => f.write_str("device.mac_address is required"),
+            MacProblem::Malformed(text, e) => write!(f, "device.mac_address {text:?}: {e}"),
+        }
+    }
+}
+
+/// The body is not a JSON request object of the expected shape.
+#[derive(Debug)]
+pub struct DecodeError(serde_json::Error);
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "request body is not a ProfileRequest: {}", self.0)
+    }
+}
+
+impl std::error::Error for DecodeError {}
+
+/// Decodes a `ProfileRequest` body. Never panics, whatever the bytes.
+pub fn decode(body: &[u8]) -> Result<ProfileRequest, DecodeError> {
+    let wire: Wire = serde_json::from_slice(body).map_err(DecodeError)?;
+    let mac = match wire.device.and_then(|d| d.mac_address).filter(|m| !m.is_empty()) {
+        None => Err(MacProblem::Missing),
+        Some(text) => HwAddr::parse_text(text.as_bytes()).map_err(|e| MacProblem::Malformed(quoted(text), e)),
+    };
+    let profile = wire.config.and_then(|c| c.profile).unwrap_or_default();
+    Ok(ProfileRequest { mac, profile })
+}
+
+/// `text`, cut to at most [`MAX_QUOTED`] characters.
+fn quoted(mut text: String) -> String {
+    if let Some((at, _)) = text.char_indices().nth(MAX_QUOTED) {
+        text.truncate(at);
+        text.push('…');
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const IB: &str = "00:00:01:49:fe:80:00:00:00:00:00:00:00:15:5d:ff:fd:33:ff:0b";
+
+    #[test]
+    fn decodes_dranets_request_and_ignores_the_rest() {
+        let body = format!(
+            r#"{{"device":{{"mac_address":"{IB}","pci_address":"0000:00:02.0","name":"ib0","new":1}},
+               "claim_uid":"u","config":{{"profile":"ipoib","interface":{{"name":"net1"}}}},"extra":[1,{{}}]}}"#
+        );
+        let req = decode(body.as_bytes()).unwrap();
+        assert_eq!(req.mac.unwrap().mac().to_string(), "00155D33FF0B");
+        assert_eq!(req.profile, "ipoib");
+        let req = decode(br#"{"device":{"mac_address":"00:15:5D:33:FF:0B"}}"#).unwrap();
+        assert_eq!(req.mac.unwrap().mac().to_string(), "00155D33FF0B");
+        assert_eq!(req.profile, "");
+    }
+
+    #[test]
+    fn says_what_is_wrong() {
+        assert!(decode(b"{").is_err());
+        assert!(decode(b"[]").is_err());
+        assert!(decode(br#"{"device":{"mac_address":5}}"#).is_err());
+        for body in [&br#"{}"#[..], br#"{"device":null}"#, br#"{"device":{"mac_address":""}}"#] {
+            assert_eq!(decode(body).unwrap().mac, Err(MacProblem::Missing));
+        }
+        let long = "x".repeat(500);
+        let body = format!(r#"{{"device":{{"mac_address":"{long}"}}}}"#);
+        let problem = decode(body.as_bytes()).unwrap().mac.unwrap_err();
+        let text = problem.to_string();
+        assert!(text.len() < 140, "{text}");
+        assert!(matches!(decode(br#"{"device":{"mac_address":"00:15"}}"#).unwrap().mac, Err(MacProblem::Malformed(..))));
+    }
+}

@@ -1,0 +1,151 @@
+//! The accept loop: one current-thread event loop, a bound on connections, hyper's HTTP/1.1 per
+//! connection, and the signals (SIGTERM/SIGINT stop gracefully; SIGHUP is only logged).
+
+use std::convert::Infallible;
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::flags::Config;
+use crate::listen::{self, Listener};
+use crate::log::Level;
+use crate::routes::{App, READ_TIMEOUT};
+
+/// How long in-flight requests get to finish after SIGTERM.
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// Header buffer cap: a head larger than this gets 431 (hyper's minimum is 8 KiB).
+const MAX_HEAD: usize = 16 * 1024;
+
+/// Serves `config` until SIGTERM or SIGINT. Errors are start-up failures.
+pub fn run(config: Config) -> io::Result<()> {
+    // Blocking threads only wait for a pool lock a writer holds; a few suffice.
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().max_blocking_threads(4).build()?;
+    runtime.block_on(serve(config))
+}
+
+async fn serve(config: Config) -> io::Result<()> {
+    let listener = listen::bind(&config.bind).await.map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {}: {e}", config.bind)))?;
+    let signals = Signals::new()?;
+    let limit = Arc::new(Semaphore::new(config.max_connections));
+    let app = Arc::new(App::new(config.clone()));
+    let log = *app.log();
+    log.line(
+        Level::Info,
+        format_args!(
+            "listening on {} (kvp-path={}, profile={:?}, prefix-length={}, lock-timeout-ms={}, max-connections={})",
+            config.bind,
+            config.kvp_path.display(),
+            config.profile.as_deref().unwrap_or(""),
+            config.prefix_length,
+            config.lock_timeout.as_millis(),
+            config.max_connections
+        ),
+    );
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new()).header_read_timeout(READ_TIMEOUT).max_buf_size(MAX_HEAD);
+    let graceful = GracefulShutdown::new();
+
+    let stopped = signals.stopped(log);
+    tokio::pin!(stopped);
+    let signal = loop {
+        let permit = tokio::select! {
+            signal = &mut stopped => break signal,
+            permit = Arc::clone(&limit).acquire_owned() => permit.map_err(io::Error::other)?,
+        };
+        let accepted = tokio::select! {
+            signal = &mut stopped => break signal,
+            accepted = accept(&listener) => accepted,
+        };
+        match accepted {
+            Ok(Conn::Tcp(stream)) => {
+                let _ = stream.set_nodelay(true);
+                spawn(stream, &http, &graceful, &app, permit);
+            }
+            Ok(Conn::Unix(stream)) => spawn(stream, &http, &graceful, &app, permit),
+            Err(e) => {
+                // Out of descriptors, or a connection reset before accept: back off briefly.
+                log.line(Level::Warn, format_args!("accept failed: {e}"));
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    };
+    // Stop accepting (and remove the socket file) first, then let in-flight requests finish.
+    drop(listener);
+    let open = graceful.count();
+    log.line(Level::Info, format_args!("{signal}: stopped accepting; finishing {open} open connections"));
+    tokio::select! {
+        () = graceful.shutdown() => log.line(Level::Info, format_args!("all connections finished; exiting")),
+        () = tokio::time::sleep(DRAIN_TIMEOUT) => log.line(Level::Warn, format_args!("connections still open after {DRAIN_TIMEOUT:?}; exiting")),
+    }
+    Ok(())
+}
+
+enum Conn {
+    Tcp(tokio::net::TcpStream),
+    Unix(tokio::net::UnixStream),
+}
+
+async fn accept(listener: &Listener) -> io::Result<Conn> {
+    match listener {
+        Listener::Tcp(l) => l.accept().await.map(|(s, _)| Conn::Tcp(s)),
+        Listener::Unix(l, _) => l.accept().await.map(|(s, _)| Conn::Unix(s)),
+    }
+}
+
+/// Serves one connection on the event loop; the permit goes when it closes.
+fn spawn<I>(io: I, http: &http1::Builder, graceful: &GracefulShutdown, app: &Arc<App>, permit: OwnedSemaphorePermit)
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let app = Arc::clone(app);
+    let service = service_fn(move |req| {
+        let app = Arc::clone(&app);
+        async move { Ok::<_, Infallible>(app.handle(req).await) }
+    });
+    let conn = graceful.watch(http.serve_connection(TokioIo::new(io), service));
+    tokio::spawn(async move {
+        // A client that goes away or times out is its own business.
+        let _ = conn.await;
+        drop(permit);
+    });
+}
+
+/// The signals the webhook reacts to.
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> io::Result<Signals> {
+        Ok(Signals {
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+            hup: signal(SignalKind::hangup())?,
+        })
+    }
+
+    /// Resolves on SIGTERM or SIGINT, with its name. SIGHUP, which the Go original needs to see a
+    /// new pool, is only logged: the pool is read on every request.
+    async fn stopped(mut self, log: crate::log::Log) -> &'static str {
+        loop {
+            tokio::select! {
+                _ = self.term.recv() => return "SIGTERM",
+                _ = self.int.recv() => return "SIGINT",
+                _ = self.hup.recv() => log.line(
+                    Level::Info,
+                    format_args!("SIGHUP: nothing to reload, the KVP pool is read on every request"),
+                ),
+            }
+        }
+    }
+}
