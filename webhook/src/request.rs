@@ -61,11 +61,19 @@ impl fmt::Display for MacProblem {
 
 /// The body is not a JSON request object of the expected shape.
 #[derive(Debug)]
-pub struct DecodeError(serde_json::Error);
+pub enum DecodeError {
+    /// JSON, but not an object (serde would read an array as the struct's fields in order).
+    NotAnObject,
+    /// Not JSON, or a field of the wrong type.
+    Json(serde_json::Error),
+}
 
 impl fmt::Display for DecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "request body is not a ProfileRequest: {}", self.0)
+        match self {
+            DecodeError::NotAnObject => f.write_str("request body is not a ProfileRequest: not a JSON object"),
+            DecodeError::Json(e) => write!(f, "request body is not a ProfileRequest: {e}"),
+        }
     }
 }
 
@@ -73,7 +81,13 @@ impl std::error::Error for DecodeError {}
 
 /// Decodes a `ProfileRequest` body. Never panics, whatever the bytes.
 pub fn decode(body: &[u8]) -> Result<ProfileRequest, DecodeError> {
-    let wire: Wire = serde_json::from_slice(body).map_err(DecodeError)?;
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(match serde_json::from_slice::<serde::de::IgnoredAny>(body) {
+            Err(e) => DecodeError::Json(e),
+            Ok(_) => DecodeError::NotAnObject,
+        });
+    }
+    let wire: Wire = serde_json::from_slice(body).map_err(DecodeError::Json)?;
     let mac = match wire.device.and_then(|d| d.mac_address).filter(|m| !m.is_empty()) {
         None => Err(MacProblem::Missing),
         Some(text) => HwAddr::parse_text(text.as_bytes()).map_err(|e| MacProblem::Malformed(quoted(text), e)),
