@@ -22,12 +22,13 @@ cargo clippy --workspace --all-targets -- -D warnings
 
 step "release build (static)"
 cargo build --release
-bin=target/x86_64-unknown-linux-musl/release/azure-ipoib-ipam-cni
-if readelf -d "$bin" | grep -q NEEDED; then
-    echo "FAIL: $bin needs shared libraries; it must be static" >&2
-    exit 1
-fi
-echo "$bin: static, $(stat -c %s "$bin") bytes"
+for bin in target/x86_64-unknown-linux-musl/release/{azure-ipoib-ipam-cni,azure-ipoib-webhook}; do
+    if readelf -d "$bin" | grep -q NEEDED; then
+        echo "FAIL: $bin needs shared libraries; it must be static" >&2
+        exit 1
+    fi
+    echo "$bin: static, $(stat -c %s "$bin") bytes"
+done
 
 step "kvp-core as a library: pedantic lints, docs, doc examples, package"
 cargo clippy -p kvp-core -- -W clippy::pedantic -D warnings

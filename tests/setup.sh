@@ -29,6 +29,8 @@ want 'test -x /usr/bin/time' time                                  # peak RSS (b
 want 'command -v podman' podman                                    # image build + run (tests/image.rs)
 want 'command -v runc' runc                                        # podman's runtime (crun refuses hybrid cgroups)
 want 'python3 -c "import ensurepip, venv"' python3 python3-venv     # the validator's venv (tests/deploy)
+want 'command -v wrk' wrk                                          # webhook load (benches/webhook.sh)
+want 'command -v curl' curl                                        # webhook tests over the unix socket
 if [ ${#need_apt[@]} -gt 0 ]; then
     echo "setup: apt-get install ${need_apt[*]}"
     apt-get update -qq
