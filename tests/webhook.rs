@@ -27,18 +27,32 @@ fn every_status_over_tcp() {
 
     let health = get(&agent, &wh.url("/health"));
     assert_eq!((health.status, health.header("content-type")), (200, Some("application/json")));
-    assert_eq!(serde_json::from_str::<serde_json::Value>(&health.body).unwrap(), serde_json::json!({"cloudProvider": false, "profileProvider": true}));
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&health.body).unwrap(),
+        serde_json::json!({"cloudProvider": false, "profileProvider": true})
+    );
 
     // 20-byte and 6-byte MACs, either case, DRANet's other fields and unknown ones ignored.
     for mac in [NIC_IB, NIC_ETH, &NIC_IB.to_uppercase()] {
         let ok = post(&agent, &wh.url("/GetProfileConfig"), &profile_request(mac, "any"));
-        assert_eq!((ok.status, ok.body.as_str(), ok.header("content-type")), (200, ANSWER, Some("application/json")), "{mac}");
+        assert_eq!(
+            (ok.status, ok.body.as_str(), ok.header("content-type")),
+            (200, ANSWER, Some("application/json")),
+            "{mac}"
+        );
     }
     let extra = format!(r#"{{"device":{{"mac_address":"{NIC_ETH}","future":{{"x":[1,2]}}}},"new_top":true}}"#);
     assert_eq!(post(&agent, &wh.url("/GetProfileConfig"), &extra).body, ANSWER);
 
     // 400: not JSON, wrong shape, no MAC, a malformed MAC.
-    for body in ["{", "[1]", r#"{"device":{"mac_address":7}}"#, "{}", r#"{"device":{"pci_address":"0000:00:02.0"}}"#, r#"{"device":{"mac_address":"00:15:5d"}}"#] {
+    for body in [
+        "{",
+        "[1]",
+        r#"{"device":{"mac_address":7}}"#,
+        "{}",
+        r#"{"device":{"pci_address":"0000:00:02.0"}}"#,
+        r#"{"device":{"mac_address":"00:15:5d"}}"#,
+    ] {
         let bad = post(&agent, &wh.url("/GetProfileConfig"), body);
         assert_eq!(bad.status, 400, "{body}: {bad:?}");
         assert_eq!(bad.header("content-type"), Some("text/plain; charset=utf-8"));
@@ -56,7 +70,11 @@ fn every_status_over_tcp() {
     assert_eq!((release.status, release.body.as_str()), (200, ""));
     for path in ["/GetDeviceAttributes", "/GetDeviceConfig"] {
         let empty = post(&agent, &wh.url(path), r#"{"device":{}}"#);
-        assert_eq!((empty.status, empty.body.as_str(), empty.header("content-type")), (200, "{}", Some("application/json")), "{path}");
+        assert_eq!(
+            (empty.status, empty.body.as_str(), empty.header("content-type")),
+            (200, "{}", Some("application/json")),
+            "{path}"
+        );
     }
 
     // Other paths 404; a known path with the wrong method 405, naming the right one.
@@ -100,7 +118,8 @@ fn pool_failures_are_503_and_retryable() {
     // Locked past --lock-timeout-ms by a writer (an OFD write lock, as the daemon's conflicts).
     sample_pool(&pool, "172.16.1.2");
     let writer = std::fs::OpenOptions::new().read(true).write(true).open(&pool).unwrap();
-    let lock = libc::flock { l_type: libc::F_WRLCK as i16, l_whence: libc::SEEK_SET as i16, l_start: 0, l_len: 0, l_pid: 0 };
+    let lock =
+        libc::flock { l_type: libc::F_WRLCK as i16, l_whence: libc::SEEK_SET as i16, l_start: 0, l_len: 0, l_pid: 0 };
     fcntl(&writer, FcntlArg::F_OFD_SETLK(&lock)).unwrap();
     let t = Instant::now();
     expect_503("locked", "write-locked");
@@ -119,7 +138,11 @@ fn pool_failures_are_503_and_retryable() {
 
     let metrics = get(&agent, &wh.url("/metrics"));
     for reason in ["missing", "empty", "no_ipoib_data", "malformed", "unusable", "lock_timeout"] {
-        assert!(metrics.body.contains(&format!("pool_read_failures_total{{reason=\"{reason}\"}}")), "{reason}: {}", metrics.body);
+        assert!(
+            metrics.body.contains(&format!("pool_read_failures_total{{reason=\"{reason}\"}}")),
+            "{reason}: {}",
+            metrics.body
+        );
     }
 }
 
@@ -138,7 +161,8 @@ fn profile_flag_answers_only_its_profile() {
         assert_eq!(theirs.status, 404, "{profile:?}: {theirs:?}");
         assert!(theirs.body.contains("not handled"), "{}", theirs.body);
     }
-    let no_config = post(&agent, &wh.url("/GetProfileConfig"), &format!(r#"{{"device":{{"mac_address":"{NIC_IB}"}}}}"#));
+    let no_config =
+        post(&agent, &wh.url("/GetProfileConfig"), &format!(r#"{{"device":{{"mac_address":"{NIC_IB}"}}}}"#));
     assert_eq!(no_config.status, 404);
 }
 
@@ -161,7 +185,10 @@ fn unix_socket_serves_the_same_contract_and_owns_its_file() {
     let ok = curl_unix(&socket, "POST", "/GetProfileConfig", Some(&profile_request(NIC_ETH, "")));
     assert_eq!((ok.status, ok.body.as_str()), (200, ANSWER));
     assert_eq!(curl_unix(&socket, "POST", "/GetProfileConfig", Some("{")).status, 400);
-    assert_eq!(curl_unix(&socket, "POST", "/GetProfileConfig", Some(&profile_request("00:15:5d:33:ff:0c", ""))).status, 404);
+    assert_eq!(
+        curl_unix(&socket, "POST", "/GetProfileConfig", Some(&profile_request("00:15:5d:33:ff:0c", ""))).status,
+        404
+    );
     assert_eq!(curl_unix(&socket, "POST", "/ReleaseProfileConfig", Some("{}")).status, 200);
     assert_eq!(curl_unix(&socket, "POST", "/GetDeviceConfig", Some("{}")).body, "{}");
     assert_eq!(curl_unix(&socket, "GET", "/GetDeviceAttributes", None).status, 405);
@@ -290,7 +317,11 @@ fn a_client_sending_a_byte_a_second_stops_no_one() {
         while started.elapsed() < Duration::from_secs(3) {
             let t = Instant::now();
             assert_eq!(post(&agent, &wh.url("/GetProfileConfig"), &profile_request(NIC_IB, "")).body, ANSWER);
-            assert!(t.elapsed() < Duration::from_millis(500), "a request waited {:?} behind the slow clients", t.elapsed());
+            assert!(
+                t.elapsed() < Duration::from_millis(500),
+                "a request waited {:?} behind the slow clients",
+                t.elapsed()
+            );
             served += 1;
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -299,7 +330,10 @@ fn a_client_sending_a_byte_a_second_stops_no_one() {
         let (body_closed_after, body_reply) = body.join().unwrap();
         // Cut off at the 5 s read limit, not served.
         for (what, after) in [("head", head_closed_after), ("body", body_closed_after)] {
-            assert!(after >= Duration::from_millis(4500) && after < Duration::from_secs(8), "{what}: closed after {after:?}");
+            assert!(
+                after >= Duration::from_millis(4500) && after < Duration::from_secs(8),
+                "{what}: closed after {after:?}"
+            );
         }
         assert!(head_reply.is_none(), "{head_reply:?}");
         assert_eq!(body_reply.map(|r| r.status), Some(408));
@@ -468,7 +502,8 @@ fn default_bind_is_loopback_only_in_a_netns() {
     let pool = dir.path("pool");
     sample_pool(&pool, "172.16.1.2");
     let ns = format!("whk{}", std::process::id() % 100_000);
-    let ip = |args: &[&str]| assert!(std::process::Command::new("ip").args(args).status().unwrap().success(), "ip {args:?}");
+    let ip =
+        |args: &[&str]| assert!(std::process::Command::new("ip").args(args).status().unwrap().success(), "ip {args:?}");
     ip(&["netns", "add", &ns]);
     struct Del(String);
     impl Drop for Del {
@@ -490,7 +525,21 @@ fn default_bind_is_loopback_only_in_a_netns() {
         .unwrap();
     let curl = |url: &str| {
         std::process::Command::new("ip")
-            .args(["netns", "exec", &ns, "curl", "-s", "--max-time", "2", "--retry", "20", "--retry-connrefused", "--retry-delay", "0", url])
+            .args([
+                "netns",
+                "exec",
+                &ns,
+                "curl",
+                "-s",
+                "--max-time",
+                "2",
+                "--retry",
+                "20",
+                "--retry-connrefused",
+                "--retry-delay",
+                "0",
+                url,
+            ])
             .output()
             .unwrap()
     };

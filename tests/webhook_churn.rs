@@ -130,7 +130,11 @@ fn webhook_under_daemon_churn_never_fails_or_goes_wrong() {
     assert_eq!(wrong, 0, "wrong answers under churn: {samples:#?}");
     assert!(done >= MIN_REQUESTS, "only {done} requests in {BOUND:?}");
     assert!(sets > 0, "the daemon never rewrote the pool");
-    assert!(stats.torn() > 0, "no torn unlocked read in {} reads: the churn could not catch an unlocked reader", stats.reads);
+    assert!(
+        stats.torn() > 0,
+        "no torn unlocked read in {} reads: the churn could not catch an unlocked reader",
+        stats.reads
+    );
     drop((unix, tcp));
     daemon.stop().expect("stop hv_kvp_daemon");
 }

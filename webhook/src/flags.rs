@@ -123,7 +123,9 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Parsed, String> 
             "kvp-path" => config.kvp_path = PathBuf::from(value),
             "profile" => config.profile = Some(value).filter(|p| !p.is_empty()),
             "prefix-length" => config.prefix_length = number(name, &value, 1, 128)?,
-            "lock-timeout-ms" => config.lock_timeout = Duration::from_millis(number(name, &value, 0, MAX_LOCK_TIMEOUT_MS)?),
+            "lock-timeout-ms" => {
+                config.lock_timeout = Duration::from_millis(number(name, &value, 0, MAX_LOCK_TIMEOUT_MS)?)
+            }
             "max-connections" => config.max_connections = number(name, &value, 1, 65_536)?,
             "log-level" => config.log_level = value.parse()?,
             "kvp-cache-ttl" => {}
@@ -146,7 +148,12 @@ fn bind(value: &str) -> Result<Bind, String> {
     }
 }
 
-fn number<T: std::str::FromStr + PartialOrd + fmt::Display>(name: &str, value: &str, min: T, max: T) -> Result<T, String> {
+fn number<T: std::str::FromStr + PartialOrd + fmt::Display>(
+    name: &str,
+    value: &str,
+    min: T,
+    max: T,
+) -> Result<T, String> {
     match value.parse::<T>() {
         Ok(n) if n >= min && n <= max => Ok(n),
         _ => Err(format!("--{name} {value:?}: expected a whole number from {min} to {max}")),

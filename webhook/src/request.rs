@@ -138,6 +138,9 @@ mod tests {
         let problem = decode(body.as_bytes()).unwrap().mac.unwrap_err();
         let text = problem.to_string();
         assert!(text.len() < 140, "{text}");
-        assert!(matches!(decode(br#"{"device":{"mac_address":"00:15"}}"#).unwrap().mac, Err(MacProblem::Malformed(..))));
+        assert!(matches!(
+            decode(br#"{"device":{"mac_address":"00:15"}}"#).unwrap().mac,
+            Err(MacProblem::Malformed(..))
+        ));
     }
 }

@@ -23,12 +23,12 @@ use hyper::{Method, Request, Response, StatusCode};
 use kvp_core::HwAddr;
 use serde::Serialize;
 
+use crate::answer;
 use crate::flags::Config;
 use crate::log::{Level, Log};
 use crate::lookup::{self, LookupError};
 use crate::metrics::{self, Metrics};
 use crate::request::{self, MacProblem};
-use crate::answer;
 
 /// Largest request body read (413 above it).
 pub const MAX_BODY: usize = 64 * 1024;
@@ -169,7 +169,8 @@ impl App {
         let reply = if route == Route::Other {
             Reply::text(StatusCode::NOT_FOUND, "no such endpoint")
         } else if method != route.method() {
-            let mut reply = Reply::text(StatusCode::METHOD_NOT_ALLOWED, format!("{} takes {}", route.name(), route.method()));
+            let mut reply =
+                Reply::text(StatusCode::METHOD_NOT_ALLOWED, format!("{} takes {}", route.name(), route.method()));
             reply.allow = Some(route.method());
             reply
         } else {
@@ -202,7 +203,11 @@ impl App {
             let mac = mac.as_ref().map_or_else(|| "-".to_string(), HwAddr::to_string);
             self.log.line(
                 Level::Info,
-                format_args!("method={method} path={path} status={} mac={mac} us={}", reply.status.as_u16(), took.as_micros()),
+                format_args!(
+                    "method={method} path={path} status={} mac={mac} us={}",
+                    reply.status.as_u16(),
+                    took.as_micros()
+                ),
             );
         }
         reply.into_response()
@@ -218,7 +223,10 @@ impl App {
             if request.profile != *profile {
                 return Reply::text(
                     StatusCode::NOT_FOUND,
-                    format_args!("profile {:?} is not handled by this provider (it serves {profile:?})", request.profile),
+                    format_args!(
+                        "profile {:?} is not handled by this provider (it serves {profile:?})",
+                        request.profile
+                    ),
                 );
             }
         }
@@ -234,10 +242,12 @@ impl App {
             Err(e) => return self.lookup_failed(&hwaddr, &e),
         };
         match self.address_text(ip) {
-            Some(address) => match serde_json::to_vec(&NetworkConfig { interface: InterfaceConfig { addresses: [&address] } }) {
-                Ok(json) => Reply::json(json),
-                Err(e) => Reply::text(StatusCode::INTERNAL_SERVER_ERROR, e),
-            },
+            Some(address) => {
+                match serde_json::to_vec(&NetworkConfig { interface: InterfaceConfig { addresses: [&address] } }) {
+                    Ok(json) => Reply::json(json),
+                    Err(e) => Reply::text(StatusCode::INTERNAL_SERVER_ERROR, e),
+                }
+            }
             None => Reply::text(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 format_args!("MAC {hwaddr}: --prefix-length {} is too long for {ip}", self.config.prefix_length),
@@ -285,7 +295,9 @@ async fn read_body(req: Request<Incoming>) -> Result<Bytes, Reply> {
     match tokio::time::timeout(READ_TIMEOUT, Limited::new(req.into_body(), MAX_BODY).collect()).await {
         Ok(Ok(collected)) => Ok(collected.to_bytes()),
         Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => Err(too_large()),
-        Ok(Err(e)) => Err(Reply::text(StatusCode::BAD_REQUEST, format_args!("cannot read the request body: {e}")).closing()),
+        Ok(Err(e)) => {
+            Err(Reply::text(StatusCode::BAD_REQUEST, format_args!("cannot read the request body: {e}")).closing())
+        }
         Err(_) => Err(Reply::text(
             StatusCode::REQUEST_TIMEOUT,
             format_args!("request body not received within {} s", READ_TIMEOUT.as_secs()),
@@ -295,5 +307,6 @@ async fn read_body(req: Request<Incoming>) -> Result<Bytes, Reply> {
 }
 
 fn too_large() -> Reply {
-    Reply::text(StatusCode::PAYLOAD_TOO_LARGE, format_args!("request body is larger than {} KiB", MAX_BODY / 1024)).closing()
+    Reply::text(StatusCode::PAYLOAD_TOO_LARGE, format_args!("request body is larger than {} KiB", MAX_BODY / 1024))
+        .closing()
 }

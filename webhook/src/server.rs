@@ -32,7 +32,9 @@ pub fn run(config: Config) -> io::Result<()> {
 }
 
 async fn serve(config: Config) -> io::Result<()> {
-    let listener = listen::bind(&config.bind).await.map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {}: {e}", config.bind)))?;
+    let listener = listen::bind(&config.bind)
+        .await
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {}: {e}", config.bind)))?;
     let signals = Signals::new()?;
     let limit = Arc::new(Semaphore::new(config.max_connections));
     let app = Arc::new(App::new(config.clone()));
