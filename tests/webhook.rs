@@ -312,6 +312,7 @@ fn a_client_sending_a_byte_a_second_stops_no_one() {
         let head = s.spawn(move || dribble(wh, request, 0));
         let split = request.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
         let body = s.spawn(move || dribble(wh, request, split));
+        let late = s.spawn(move || head_late_then_dribble(wh, request, split));
         let started = Instant::now();
         let mut served = 0;
         while started.elapsed() < Duration::from_secs(3) {
@@ -335,6 +336,13 @@ fn a_client_sending_a_byte_a_second_stops_no_one() {
                 "{what}: closed after {after:?}"
             );
         }
+        // Head and body share the 5 s: a head that took 3 s leaves the body 2 s.
+        let (late_closed_after, late_reply) = late.join().unwrap();
+        assert!(
+            late_closed_after >= Duration::from_millis(4500) && late_closed_after < Duration::from_millis(6500),
+            "head 3 s late, then a slow body: closed {late_closed_after:?} after the first byte"
+        );
+        assert_eq!(late_reply.map(|r| r.status), Some(408));
         assert!(head_reply.is_none(), "{head_reply:?}");
         assert_eq!(body_reply.map(|r| r.status), Some(408));
     });
@@ -345,10 +353,15 @@ fn a_client_sending_a_byte_a_second_stops_no_one() {
 fn dribble(wh: &Webhook, request: &[u8], from: usize) -> (Duration, Option<Reply>) {
     let mut stream = wh.connect().unwrap();
     stream.write_all(&request[..from]).unwrap();
+    dribble_on(stream, &request[from..])
+}
+
+/// Sends `rest` a byte a second on `stream` until the server closes or answers.
+fn dribble_on(mut stream: Stream, rest: &[u8]) -> (Duration, Option<Reply>) {
     stream.set_read_timeout(Some(Duration::from_millis(1000)));
     let started = Instant::now();
     let mut got = Vec::new();
-    for byte in &request[from..] {
+    for byte in rest {
         if stream.write_all(std::slice::from_ref(byte)).is_err() {
             break;
         }
@@ -368,6 +381,18 @@ fn dribble(wh: &Webhook, request: &[u8], from: usize) -> (Duration, Option<Reply
         }
     }
     (started.elapsed(), parse_response(&got))
+}
+
+/// Sends the first byte, the rest of the head 3 s later, then the body a byte a second; returns
+/// how long after the first byte the connection closed, and any reply.
+fn head_late_then_dribble(wh: &Webhook, request: &[u8], head_len: usize) -> (Duration, Option<Reply>) {
+    let mut stream = wh.connect().unwrap();
+    let started = Instant::now();
+    stream.write_all(&request[..1]).unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    stream.write_all(&request[1..head_len]).unwrap();
+    let (_, reply) = dribble_on(stream, &request[head_len..]);
+    (started.elapsed(), reply)
 }
 
 #[test]

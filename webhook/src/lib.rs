@@ -44,6 +44,8 @@ pub mod lookup;
 #[cfg(feature = "server")]
 pub mod metrics;
 #[cfg(feature = "server")]
+pub mod request_clock;
+#[cfg(feature = "server")]
 pub mod routes;
 #[cfg(feature = "server")]
 pub mod server;

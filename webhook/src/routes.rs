@@ -29,10 +29,11 @@ use crate::log::{Level, Log};
 use crate::lookup::{self, LookupError};
 use crate::metrics::{self, Metrics};
 use crate::request::{self, MacProblem};
+use crate::request_clock::RequestClock;
 
 /// Largest request body read (413 above it).
 pub const MAX_BODY: usize = 64 * 1024;
-/// Longest time for a request's head, and then for its body, to arrive.
+/// Longest time for a whole request (head and body) to arrive, from its first byte.
 pub const READ_TIMEOUT: Duration = Duration::from_secs(5);
 
 const HEALTH: &str = r#"{"cloudProvider":false,"profileProvider":true}"#;
@@ -160,7 +161,9 @@ impl App {
     }
 
     /// Answers one request, counts and logs it.
-    pub async fn handle(&self, req: Request<Incoming>) -> Response<Body> {
+    /// `clock` says when the request's first byte arrived: head and body share one
+    /// [`READ_TIMEOUT`].
+    pub async fn handle(&self, req: Request<Incoming>, clock: &RequestClock) -> Response<Body> {
         let started = Instant::now();
         let route = Route::of(req.uri().path());
         let method = req.method().clone();
@@ -181,15 +184,15 @@ impl App {
                     reply.content_type = metrics::CONTENT_TYPE;
                     reply
                 }
-                Route::GetProfileConfig => match read_body(req).await {
+                Route::GetProfileConfig => match read_body(req, clock).await {
                     Ok(body) => self.get_profile_config(&body, &mut mac).await,
                     Err(reply) => reply,
                 },
-                Route::ReleaseProfileConfig => match read_body(req).await {
+                Route::ReleaseProfileConfig => match read_body(req, clock).await {
                     Ok(_) => Reply { content_type: "", ..Reply::json(Bytes::new()) },
                     Err(reply) => reply,
                 },
-                Route::GetDeviceAttributes | Route::GetDeviceConfig => match read_body(req).await {
+                Route::GetDeviceAttributes | Route::GetDeviceConfig => match read_body(req, clock).await {
                     Ok(_) => Reply::json("{}"),
                     Err(reply) => reply,
                 },
@@ -286,13 +289,14 @@ impl App {
     }
 }
 
-/// The body, at most [`MAX_BODY`] bytes, within [`READ_TIMEOUT`].
-async fn read_body(req: Request<Incoming>) -> Result<Bytes, Reply> {
+/// The body, at most [`MAX_BODY`] bytes, by [`READ_TIMEOUT`] after the request's first byte.
+async fn read_body(req: Request<Incoming>, clock: &RequestClock) -> Result<Bytes, Reply> {
     let declared = req.headers().get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     if declared.is_some_and(|len| len > MAX_BODY as u64) {
         return Err(too_large());
     }
-    match tokio::time::timeout(READ_TIMEOUT, Limited::new(req.into_body(), MAX_BODY).collect()).await {
+    let deadline = tokio::time::Instant::from_std(clock.started() + READ_TIMEOUT);
+    match tokio::time::timeout_at(deadline, Limited::new(req.into_body(), MAX_BODY).collect()).await {
         Ok(Ok(collected)) => Ok(collected.to_bytes()),
         Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => Err(too_large()),
         Ok(Err(e)) => {
@@ -300,7 +304,7 @@ async fn read_body(req: Request<Incoming>) -> Result<Bytes, Reply> {
         }
         Err(_) => Err(Reply::text(
             StatusCode::REQUEST_TIMEOUT,
-            format_args!("request body not received within {} s", READ_TIMEOUT.as_secs()),
+            format_args!("request not received within {} s of its first byte", READ_TIMEOUT.as_secs()),
         )
         .closing()),
     }

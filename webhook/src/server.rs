@@ -17,6 +17,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use crate::flags::Config;
 use crate::listen::{self, Listener};
 use crate::log::Level;
+use crate::request_clock::Clocked;
 use crate::routes::{App, READ_TIMEOUT};
 
 /// How long in-flight requests get to finish after SIGTERM.
@@ -108,9 +109,10 @@ where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let app = Arc::clone(app);
+    let (io, clock) = Clocked::new(io);
     let service = service_fn(move |req| {
-        let app = Arc::clone(&app);
-        async move { Ok::<_, Infallible>(app.handle(req).await) }
+        let (app, clock) = (Arc::clone(&app), Arc::clone(&clock));
+        async move { Ok::<_, Infallible>(app.handle(req, &clock).await) }
     });
     let conn = graceful.watch(http.serve_connection(TokioIo::new(io), service));
     tokio::spawn(async move {
