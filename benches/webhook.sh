@@ -42,9 +42,17 @@ done
 answer=$(curl -fs -X POST --data-binary @<(sed -n "s/^wrk.body = '\(.*\)'$/\1/p" "$work/post.lua") "http://127.0.0.1:$port/GetProfileConfig")
 [[ $answer == '{"interface":{"addresses":["172.16.1.2/16"]}}' ]] || { echo "webhook bench: wrong answer: $answer" >&2; exit 1; }
 
+# The server's CPU time (user + system, clock ticks) across the run: its cost per request does
+# not depend on how busy the machine's other cores are, its requests/s does.
+cpu() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+cpu0=$(cpu)
 wrk -t1 -c16 -d"$duration" -s "$work/post.lua" "http://127.0.0.1:$port/GetProfileConfig" | tee "$work/wrk"
+cpu1=$(cpu)
 rss=$(awk '/^VmHWM/ {print $2}' "/proc/$pid/status")
 lines=$(grep -c 'path=/GetProfileConfig status=200' "$work/log" || true)
 non2xx=$(awk '/Non-2xx/ {print $NF}' "$work/wrk")
 rps=$(awk '/^Requests\/sec/ {print $2}' "$work/wrk")
-echo "webhook: ${rps} req/s, peak RSS ${rss} KiB ($((rss / 1024)) MiB), ${lines} request lines logged, non-2xx: ${non2xx:-0}"
+requests=$(awk '/requests in/ {print $1}' "$work/wrk")
+cpu_us=$(((cpu1 - cpu0) * 1000000 / $(getconf CLK_TCK) / requests))
+echo "webhook: ${rps} req/s, peak RSS ${rss} KiB, server CPU ${cpu_us} µs per request (at most $((1000000 / (cpu_us > 0 ? cpu_us : 1))) req/s on one core of its own), ${lines} request lines logged, non-2xx: ${non2xx:-0}"
+echo "load average during the run: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
