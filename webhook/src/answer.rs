@@ -35,5 +35,7 @@ pub fn pool_failure(e: &LookupError) -> Option<&'static str> {
         LookupError::Empty { .. } => "empty",
         LookupError::Resolve(ResolveError::NoIpoibData) => "no_ipoib_data",
         LookupError::Resolve(ResolveError::Malformed(_)) => "malformed",
+        // kvp-core's errors are non-exhaustive: a new one is a pool problem until mapped here.
+        LookupError::Resolve(_) => "unusable",
     })
 }

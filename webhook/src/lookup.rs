@@ -8,7 +8,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use cni_frontend::pool_file::{self, PoolFileError};
-use kvp_core::{Mac, Pool, ResolveError};
+use kvp_core::{IpoibData, Mac, Pool, ResolveError};
 
 /// Why a NIC has no address now.
 #[derive(Debug)]
@@ -48,17 +48,16 @@ pub fn is_lock_busy(e: &LookupError) -> bool {
     matches!(e, LookupError::Pool(PoolFileError::LockTimeout(..)))
 }
 
-/// The address `IPoIB_Data` in `pool` assigns to `mac`; the whole value is checked first, as the
-/// plugin does, so a malformed value fails the same way for every NIC.
+/// The address `IPoIB_Data` in `pool` assigns to `mac`. kvp-core checks the whole value first,
+/// as for the plugin, so a malformed value fails the same way for every NIC.
 pub fn address(pool: &[u8], mac: Mac) -> Result<IpAddr, LookupError> {
     let pool = Pool::new(pool);
     if pool.is_empty() {
         return Err(LookupError::Empty { trailing: pool.trailing_bytes().len() });
     }
-    let (data, pairs) = kvp_core::ipoib_data(&pool).map_err(LookupError::Resolve)?;
+    let data = IpoibData::from_pool(&pool).map_err(LookupError::Resolve)?;
     match data.find(mac) {
-        Ok(Some(pair)) => Ok(pair.ip),
-        Ok(None) => Err(LookupError::Resolve(ResolveError::NoPair { mac, pairs })),
-        Err(e) => Err(LookupError::Resolve(ResolveError::Malformed(e))),
+        Some(pair) => Ok(pair.ip),
+        None => Err(LookupError::Resolve(ResolveError::NoPair { mac, pairs: data.len() })),
     }
 }
