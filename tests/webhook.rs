@@ -164,6 +164,12 @@ fn profile_flag_answers_only_its_profile() {
     let no_config =
         post(&agent, &wh.url("/GetProfileConfig"), &format!(r#"{{"device":{{"mac_address":"{NIC_IB}"}}}}"#));
     assert_eq!(no_config.status, 404);
+
+    // A prefix longer than the address allows is the webhook's misconfiguration: 500, saying so.
+    let long = Webhook::tcp(&dir, &[&kvp, "--prefix-length=64"]);
+    let reply = post(&agent, &long.url("/GetProfileConfig"), &profile_request(NIC_IB, ""));
+    assert_eq!(reply.status, 500, "{reply:?}");
+    assert!(reply.body.contains("--prefix-length 64"), "{}", reply.body);
 }
 
 #[test]
