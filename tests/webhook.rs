@@ -584,13 +584,3 @@ fn default_bind_is_loopback_only_in_a_netns() {
     let _ = child.kill();
     let _ = child.wait();
 }
-
-/// Root-only tests: fail under CI without root, skip with a notice elsewhere.
-fn have_root(test: &str) -> bool {
-    if nix::unistd::geteuid().is_root() {
-        return true;
-    }
-    assert!(std::env::var_os("CI").is_none(), "{test}: root-only test could not run: CI must run as root");
-    eprintln!("{test}: SKIPPED (needs root; CI runs it)");
-    false
-}
