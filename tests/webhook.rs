@@ -584,3 +584,29 @@ fn default_bind_is_loopback_only_in_a_netns() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+#[test]
+fn sigterm_does_not_wait_out_a_long_lock_wait() {
+    let dir = TempDir::new("term-lock");
+    let pool = dir.path("pool");
+    sample_pool(&pool, "172.16.1.2");
+    let kvp = format!("--kvp-path={}", pool.display());
+    let mut wh = Webhook::tcp(&dir, &[&kvp, "--lock-timeout-ms=60000"]);
+    let writer = std::fs::OpenOptions::new().read(true).write(true).open(&pool).unwrap();
+    let lock =
+        libc::flock { l_type: libc::F_WRLCK as i16, l_whence: libc::SEEK_SET as i16, l_start: 0, l_len: 0, l_pid: 0 };
+    fcntl(&writer, FcntlArg::F_OFD_SETLK(&lock)).unwrap();
+    // A request now waits (on a blocking thread) for a lock nobody releases.
+    let mut stream = wh.connect().unwrap();
+    stream.write_all(&raw_post("/GetProfileConfig", &profile_request(NIC_IB, ""))).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let t = Instant::now();
+    wh.signal(Signal::SIGTERM);
+    // In-flight requests get 10 s to finish, then the process goes, lock wait or not.
+    let status = wh.wait_exit(Duration::from_secs(20)).expect("exits after SIGTERM");
+    let took = t.elapsed();
+    assert!(status.success(), "{status}: {}", wh.log_text());
+    assert!(took >= Duration::from_secs(9) && took < Duration::from_secs(13), "exited {took:?} after SIGTERM");
+    assert!(wh.log_text().contains("connections still open after 10s"), "{}", wh.log_text());
+    drop(writer);
+}

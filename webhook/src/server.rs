@@ -29,7 +29,11 @@ const MAX_HEAD: usize = 16 * 1024;
 pub fn run(config: Config) -> io::Result<()> {
     // Blocking threads only wait for a pool lock a writer holds; a few suffice.
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().max_blocking_threads(4).build()?;
-    runtime.block_on(serve(config))
+    let served = runtime.block_on(serve(config));
+    // A request still waiting for the pool lock on a blocking thread (up to --lock-timeout-ms)
+    // must not hold up the exit; dropping the runtime would wait for it.
+    runtime.shutdown_timeout(Duration::from_millis(100));
+    served
 }
 
 async fn serve(config: Config) -> io::Result<()> {
