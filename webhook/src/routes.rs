@@ -28,7 +28,7 @@ use crate::flags::Config;
 use crate::log::{Level, Log};
 use crate::lookup::{self, LookupError};
 use crate::metrics::{self, Metrics};
-use crate::request::{self, MacProblem};
+use crate::request;
 use crate::request_clock::RequestClock;
 
 /// Largest request body read (413 above it).
@@ -160,8 +160,7 @@ impl App {
         &self.log
     }
 
-    /// Answers one request, counts and logs it.
-    /// `clock` says when the request's first byte arrived: head and body share one
+    /// Answers one request, counts and logs it. `clock` says when the request's first byte arrived: head and body share one
     /// [`READ_TIMEOUT`].
     pub async fn handle(&self, req: Request<Incoming>, clock: &RequestClock) -> Response<Body> {
         let started = Instant::now();
@@ -169,35 +168,32 @@ impl App {
         let method = req.method().clone();
         let other_path = (route == Route::Other).then(|| req.uri().path().chars().take(100).collect::<String>());
         let mut mac = None;
-        let reply = if route == Route::Other {
-            Reply::text(StatusCode::NOT_FOUND, "no such endpoint")
-        } else if method != route.method() {
-            let mut reply =
-                Reply::text(StatusCode::METHOD_NOT_ALLOWED, format!("{} takes {}", route.name(), route.method()));
-            reply.allow = Some(route.method());
-            reply
-        } else {
-            match route {
-                Route::Health => Reply::json(HEALTH),
-                Route::Metrics => {
-                    let mut reply = Reply::json(self.metrics.encode());
-                    reply.content_type = metrics::CONTENT_TYPE;
-                    reply
-                }
-                Route::GetProfileConfig => match read_body(req, clock).await {
-                    Ok(body) => self.get_profile_config(&body, &mut mac).await,
-                    Err(reply) => reply,
-                },
-                Route::ReleaseProfileConfig => match read_body(req, clock).await {
-                    Ok(_) => Reply { content_type: "", ..Reply::json(Bytes::new()) },
-                    Err(reply) => reply,
-                },
-                Route::GetDeviceAttributes | Route::GetDeviceConfig => match read_body(req, clock).await {
-                    Ok(_) => Reply::json("{}"),
-                    Err(reply) => reply,
-                },
-                Route::Other => Reply::text(StatusCode::NOT_FOUND, "no such endpoint"),
+        let reply = match route {
+            Route::Other => Reply::text(StatusCode::NOT_FOUND, "no such endpoint"),
+            _ if method != route.method() => {
+                let mut reply =
+                    Reply::text(StatusCode::METHOD_NOT_ALLOWED, format!("{} takes {}", route.name(), route.method()));
+                reply.allow = Some(route.method());
+                reply
             }
+            Route::Health => Reply::json(HEALTH),
+            Route::Metrics => {
+                let mut reply = Reply::json(self.metrics.encode());
+                reply.content_type = metrics::CONTENT_TYPE;
+                reply
+            }
+            Route::GetProfileConfig => match read_body(req, clock).await {
+                Ok(body) => self.get_profile_config(&body, &mut mac).await,
+                Err(reply) => reply,
+            },
+            Route::ReleaseProfileConfig => match read_body(req, clock).await {
+                Ok(_) => Reply { content_type: "", ..Reply::json(Bytes::new()) },
+                Err(reply) => reply,
+            },
+            Route::GetDeviceAttributes | Route::GetDeviceConfig => match read_body(req, clock).await {
+                Ok(_) => Reply::json("{}"),
+                Err(reply) => reply,
+            },
         };
         let took = started.elapsed();
         self.metrics.request(route.name(), reply.status.as_u16(), took);
@@ -228,16 +224,14 @@ impl App {
                     StatusCode::NOT_FOUND,
                     format_args!(
                         "profile {:?} is not handled by this provider (it serves {profile:?})",
-                        request.profile
+                        request.profile.chars().take(64).collect::<String>()
                     ),
                 );
             }
         }
         let hwaddr = match request.mac {
             Ok(hwaddr) => hwaddr,
-            Err(problem @ (MacProblem::Missing | MacProblem::Malformed(..))) => {
-                return Reply::text(StatusCode::BAD_REQUEST, problem)
-            }
+            Err(problem) => return Reply::text(StatusCode::BAD_REQUEST, problem),
         };
         *seen_mac = Some(hwaddr);
         let ip = match self.read_pool().await.and_then(|pool| lookup::address(&pool, hwaddr.mac())) {
