@@ -191,8 +191,63 @@ pub fn open_locked(path: &Path, timeout: Duration) -> Result<LockedPool, PoolFil
 /// For long-running readers (the CLI, the webhook): `pread` reports a fault as an error
 /// instead of raising SIGBUS, so one bad read never ends the process.
 pub fn read_locked(path: &Path, timeout: Duration) -> Result<Vec<u8>, PoolFileError> {
-    use std::os::unix::fs::FileExt;
     let (file, len) = open_and_lock(path, timeout)?;
+    read_all(path, &file, len)
+}
+
+/// A pool file kept open between reads, for a reader that reads it again and again (the
+/// webhook, once per request).
+///
+/// Each [`PoolReader::read`] takes the same read lock as [`read_locked`], checks and reads the
+/// file, and unlocks: four syscalls, where [`read_locked`] needs five and walks the path. A
+/// file that was deleted or replaced since (its link count is 0) is dropped and the path opened
+/// again, so a new pool is never missed.
+#[derive(Debug)]
+pub struct PoolReader {
+    path: PathBuf,
+    file: Option<File>,
+}
+
+impl PoolReader {
+    /// A reader for the pool at `path`; nothing is opened until the first read.
+    pub fn new(path: &Path) -> PoolReader {
+        PoolReader { path: path.to_path_buf(), file: None }
+    }
+
+    /// The whole pool, read under its read lock (waiting up to `timeout` for a writer), as
+    /// [`read_locked`] returns it.
+    pub fn read(&mut self, timeout: Duration) -> Result<Vec<u8>, PoolFileError> {
+        let path = self.path.as_path();
+        // A second round only when the kept file turned out to be unlinked.
+        for _ in 0..2 {
+            let file = match self.file.take() {
+                Some(file) => file,
+                None => open_pool(path)?,
+            };
+            if let Err(e) = lock(path, &file, timeout) {
+                if matches!(e.kind, PoolFileErrorKind::LockTimeout { .. }) {
+                    self.file = Some(file);
+                }
+                return Err(e);
+            }
+            // Any early return from here drops the file, and closing it releases the lock.
+            let meta = regular_metadata(path, &file)?;
+            if std::os::unix::fs::MetadataExt::nlink(&meta) == 0 {
+                continue;
+            }
+            let bytes = read_all(path, &file, meta.len());
+            if fcntl(&file, FcntlArg::F_OFD_SETLK(&whole_file(libc::F_UNLCK))).is_ok() {
+                self.file = Some(file);
+            }
+            return bytes;
+        }
+        Err(PoolFileError::new(path, PoolFileErrorKind::Missing))
+    }
+}
+
+/// Reads `len` bytes of `file` from its start (fewer if it is shorter).
+fn read_all(path: &Path, file: &File, len: u64) -> Result<Vec<u8>, PoolFileError> {
+    use std::os::unix::fs::FileExt;
     let len = usize::try_from(len).unwrap_or(usize::MAX);
     let mut bytes = vec![0; len];
     let mut filled = 0;
@@ -211,26 +266,40 @@ pub fn read_locked(path: &Path, timeout: Duration) -> Result<Vec<u8>, PoolFileEr
 
 /// Opens `path` and takes the read lock; returns the file and its size under the lock.
 fn open_and_lock(path: &Path, timeout: Duration) -> Result<(File, u64), PoolFileError> {
-    // openat, not open: musl's open adds a redundant fcntl(F_SETFD) after O_CLOEXEC.
-    let flags = OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC;
-    let file = File::from(openat(AT_FDCWD, path, flags, Mode::empty()).map_err(|e| match e {
-        Errno::ENOENT => PoolFileError::new(path, PoolFileErrorKind::Missing),
-        e => PoolFileError::io(path, IoStep::Open, e.into()),
-    })?);
-    if let Err(e) = lock_shared(&file, timeout) {
-        // A lock can fail on what is not a file at all; say that rather than the errno.
-        check_regular(path, &file)?;
-        return Err(match e {
-            Errno::EAGAIN | Errno::EACCES => PoolFileError::new(path, PoolFileErrorKind::LockTimeout { timeout }),
-            other => PoolFileError::io(path, IoStep::Lock, other.into()),
-        });
-    }
+    let file = open_pool(path)?;
+    lock(path, &file, timeout)?;
     let len = check_regular(path, &file)?;
     Ok((file, len))
 }
 
+/// Opens `path` read-only, without blocking (a FIFO in its place cannot hang us).
+fn open_pool(path: &Path) -> Result<File, PoolFileError> {
+    // openat, not open: musl's open adds a redundant fcntl(F_SETFD) after O_CLOEXEC.
+    let flags = OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC;
+    Ok(File::from(openat(AT_FDCWD, path, flags, Mode::empty()).map_err(|e| match e {
+        Errno::ENOENT => PoolFileError::new(path, PoolFileErrorKind::Missing),
+        e => PoolFileError::io(path, IoStep::Open, e.into()),
+    })?))
+}
+
+/// Takes the read lock on `file`, waiting up to `timeout`.
+fn lock(path: &Path, file: &File, timeout: Duration) -> Result<(), PoolFileError> {
+    let Err(e) = lock_shared(file, timeout) else { return Ok(()) };
+    // A lock can fail on what is not a file at all; say that rather than the errno.
+    check_regular(path, file)?;
+    Err(match e {
+        Errno::EAGAIN | Errno::EACCES => PoolFileError::new(path, PoolFileErrorKind::LockTimeout { timeout }),
+        other => PoolFileError::io(path, IoStep::Lock, other.into()),
+    })
+}
+
 /// Checks the file type and size; returns the size.
 fn check_regular(path: &Path, file: &File) -> Result<u64, PoolFileError> {
+    regular_metadata(path, file).map(|meta| meta.len())
+}
+
+/// The file's metadata, if it is a regular file of at most [`MAX_POOL_LEN`] bytes.
+fn regular_metadata(path: &Path, file: &File) -> Result<std::fs::Metadata, PoolFileError> {
     let meta = file.metadata().map_err(|e| PoolFileError::io(path, IoStep::Stat, e))?;
     let kind = meta.file_type();
     let found = if kind.is_file() {
@@ -252,7 +321,7 @@ fn check_regular(path: &Path, file: &File) -> Result<u64, PoolFileError> {
     if meta.len() > MAX_POOL_LEN {
         return Err(PoolFileError::new(path, PoolFileErrorKind::TooLarge { len: meta.len() }));
     }
-    Ok(meta.len())
+    Ok(meta)
 }
 
 /// Takes a whole-file OFD read lock, polling until `timeout` while a writer holds it.
@@ -382,6 +451,32 @@ mod tests {
         assert!(read_locked(&empty, T).unwrap().is_empty());
         let directory = read_locked(&dir.0, T).err().unwrap().kind;
         assert!(matches!(directory, PoolFileErrorKind::NotRegular { found: FileKind::Directory }));
+    }
+
+    #[test]
+    fn pool_reader_keeps_the_file_and_sees_every_change() {
+        let dir = TempDir::new("reader");
+        let path = sample(&dir);
+        let mut reader = PoolReader::new(&path);
+        assert_eq!(reader.read(T).unwrap(), read_locked(&path, T).unwrap());
+        // Rewritten in place, as the daemon does.
+        std::fs::write(&path, vec![b'x'; RECORD_LEN]).unwrap();
+        assert_eq!(reader.read(T).unwrap(), vec![b'x'; RECORD_LEN]);
+        // Replaced by a rename, then deleted: the kept file is unlinked, the path is opened again.
+        let other = dir.0.join("other");
+        std::fs::write(&other, vec![b'y'; RECORD_LEN]).unwrap();
+        std::fs::rename(&other, &path).unwrap();
+        assert_eq!(reader.read(T).unwrap(), vec![b'y'; RECORD_LEN]);
+        std::fs::remove_file(&path).unwrap();
+        assert!(matches!(reader.read(T).unwrap_err().kind, PoolFileErrorKind::Missing));
+        std::fs::write(&path, b"").unwrap();
+        assert!(reader.read(T).unwrap().is_empty());
+        // It unlocks after each read: a writer gets the lock at once.
+        let writer = File::options().read(true).write(true).open(&path).unwrap();
+        fcntl(&writer, FcntlArg::F_OFD_SETLK(&whole_file(libc::F_WRLCK))).unwrap();
+        assert!(matches!(reader.read(Duration::ZERO).unwrap_err().kind, PoolFileErrorKind::LockTimeout { .. }));
+        drop(writer);
+        assert!(reader.read(Duration::ZERO).is_ok());
     }
 
     #[test]

@@ -13,7 +13,7 @@
 
 use std::net::IpAddr;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
@@ -24,6 +24,8 @@ use kvp_core::HwAddr;
 use serde::Serialize;
 
 use crate::answer;
+use cni_frontend::pool_file::PoolReader;
+
 use crate::flags::Config;
 use crate::log::{Level, Log};
 use crate::lookup::{self, LookupError};
@@ -143,6 +145,8 @@ struct InterfaceConfig<'a> {
 pub struct App {
     config: Config,
     kvp_path: Arc<Path>,
+    /// The pool file, kept open between requests (the event loop's one thread uses it).
+    reader: Mutex<PoolReader>,
     metrics: Metrics,
     log: Log,
 }
@@ -152,7 +156,8 @@ impl App {
     pub fn new(config: Config) -> App {
         let kvp_path = Arc::from(config.kvp_path.as_path());
         let log = Log::new(config.log_level);
-        App { config, kvp_path, metrics: Metrics::new(), log }
+        let reader = Mutex::new(PoolReader::new(&kvp_path));
+        App { config, kvp_path, reader, metrics: Metrics::new(), log }
     }
 
     /// The log.
@@ -270,7 +275,9 @@ impl App {
     /// The pool, read now. An uncontended lock is taken inline; a writer holding it sends the
     /// wait (up to `--lock-timeout-ms`) to a blocking thread, so the event loop keeps serving.
     async fn read_pool(&self) -> Result<Vec<u8>, LookupError> {
-        match lookup::read_pool(&self.kvp_path, Duration::ZERO) {
+        let inline =
+            lookup::read_pool_with(&mut self.reader.lock().unwrap_or_else(PoisonError::into_inner), Duration::ZERO);
+        match inline {
             Err(e) if lookup::is_lock_busy(&e) && !self.config.lock_timeout.is_zero() => {
                 let (path, timeout) = (Arc::clone(&self.kvp_path), self.config.lock_timeout);
                 match tokio::task::spawn_blocking(move || lookup::read_pool(&path, timeout)).await {
