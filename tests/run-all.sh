@@ -22,6 +22,9 @@ cargo clippy --workspace --all-targets -- -D warnings
 
 step "release build (static)"
 cargo build --release
+# The webhook on its own (it is not a default member): built beside the plugin, its std
+# dependencies would unify features into the plugin's.
+cargo build --release -p azure-ipoib-webhook
 for bin in target/x86_64-unknown-linux-musl/release/{azure-ipoib-ipam-cni,azure-ipoib-webhook}; do
     if readelf -d "$bin" | grep -q NEEDED; then
         echo "FAIL: $bin needs shared libraries; it must be static" >&2

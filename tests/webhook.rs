@@ -1,6 +1,9 @@
 //! The built webhook through real HTTP clients, over TCP and the unix socket: DRANet's contract
 //! (every status), the pool re-read per request, the socket file's life, the limits (slow
 //! clients, body size, connections), the log and metrics, and a graceful SIGTERM.
+// Test code: indexing, unwrapping and panicking are how a test fails (the workspace lints deny
+// them in library code only).
+#![allow(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 #[path = "support/webhook.rs"]
 mod webhook;
@@ -9,6 +12,7 @@ use std::io::{Read, Write};
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::time::{Duration, Instant};
 
+use ipoib_test_support::root::needs_root;
 use nix::fcntl::{fcntl, FcntlArg};
 use nix::libc;
 use nix::sys::signal::Signal;
@@ -526,7 +530,7 @@ fn flags_are_checked_and_help_is_given() {
 
 #[test]
 fn default_bind_is_loopback_only_in_a_netns() {
-    if !have_root("default_bind_is_loopback_only_in_a_netns") {
+    if !needs_root("default_bind_is_loopback_only_in_a_netns") {
         return;
     }
     let dir = TempDir::new("netns");

@@ -327,13 +327,3 @@ pub fn parse_response(bytes: &[u8]) -> Option<Reply> {
         return Some(Reply { status, headers, body });
     }
 }
-
-/// Root-only tests: fail under CI without root, skip with a notice elsewhere.
-pub fn have_root(test: &str) -> bool {
-    if nix::unistd::geteuid().is_root() {
-        return true;
-    }
-    assert!(std::env::var_os("CI").is_none(), "{test}: root-only test could not run: CI must run as root");
-    eprintln!("{test}: SKIPPED (needs root; CI runs it)");
-    false
-}

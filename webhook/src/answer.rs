@@ -10,7 +10,7 @@
 //! Every pool failure is 503, not 500: kubelet retries NodePrepareResources on it, and a pool
 //! the host has not filled yet, or is rewriting, is the common case.
 
-use cni_frontend::pool_file::PoolFileError;
+use cni_frontend::pool_file::PoolFileErrorKind;
 use hyper::StatusCode;
 use kvp_core::ResolveError;
 
@@ -29,9 +29,11 @@ pub fn status(e: &LookupError) -> StatusCode {
 pub fn pool_failure(e: &LookupError) -> Option<&'static str> {
     Some(match e {
         LookupError::Resolve(ResolveError::NoPair { .. }) => return None,
-        LookupError::Pool(PoolFileError::Missing(_)) => "missing",
-        LookupError::Pool(PoolFileError::LockTimeout(..)) => "lock_timeout",
-        LookupError::Pool(_) => "unusable",
+        LookupError::Pool(e) => match e.kind {
+            PoolFileErrorKind::Missing => "missing",
+            PoolFileErrorKind::LockTimeout { .. } => "lock_timeout",
+            _ => "unusable",
+        },
         LookupError::Empty { .. } => "empty",
         LookupError::Resolve(ResolveError::NoIpoibData) => "no_ipoib_data",
         LookupError::Resolve(ResolveError::Malformed(_)) => "malformed",

@@ -27,9 +27,6 @@
 //! hyper, tokio and prometheus-client are behind the default `server` feature, so the fuzz crate
 //! builds the request decoder without them.
 
-#![deny(unsafe_code)]
-#![cfg_attr(not(test), deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic))]
-
 pub mod request;
 
 #[cfg(feature = "server")]

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use std::path::Path;
 use std::time::Duration;
 
-use cni_frontend::pool_file::{self, PoolFileError, PoolReader};
+use cni_frontend::pool_file::{self, PoolFileError, PoolFileErrorKind, PoolReader};
 use kvp_core::{IpoibData, Mac, Pool, ResolveError};
 
 /// Why a NIC has no address now.
@@ -51,7 +51,7 @@ pub fn read_pool_with(reader: &mut PoolReader, timeout: Duration) -> Result<Vec<
 
 /// Whether `e` is only the lock being held (worth waiting for off the event loop).
 pub fn is_lock_busy(e: &LookupError) -> bool {
-    matches!(e, LookupError::Pool(PoolFileError::LockTimeout(..)))
+    matches!(e, LookupError::Pool(PoolFileError { kind: PoolFileErrorKind::LockTimeout { .. }, .. }))
 }
 
 /// The address `IPoIB_Data` in `pool` assigns to `mac`. kvp-core checks the whole value first,
