@@ -44,12 +44,18 @@ fn deploy_manifests_validate() {
     assert!(out.contains("kubernetes-validate --strict -k 1.31.0"), "{out}");
     assert!(out.contains("check-config ok: hostdevicenetwork.yaml[0] spec.ipam"), "{out}");
     assert!(out.contains("check-config ok: multus/networkattachmentdefinition.yaml[0] spec.config"), "{out}");
+    assert!(out.contains("webhook pod checked: webhook/daemonset.yaml[0]"), "{out}");
+    assert!(out.contains("webhook pod checked: webhook/dranet-with-webhook.yaml[3]"), "{out}");
 }
 
 #[test]
 fn the_validator_catches_broken_manifests() {
     let Some(python) = venv_python("the_validator_catches_broken_manifests") else { return };
-    let cases: [(&str, &str, &str); 5] = [
+    // The Go original's mount: the pool file itself, as a hostPath of type File.
+    let webhook_file_mount = "apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {name: w}\nspec:\n  selector: {matchLabels: {a: w}}\n  template:\n    metadata: {labels: {a: w}}\n    spec:\n      containers:\n      - name: webhook\n        image: azure-ipoib-webhook:latest\n        args: [/webhook, --bind-address=unix:///var/run/dranet/webhook.sock]\n        volumeMounts:\n        - {name: kvp, mountPath: /var/lib/hyperv/.kvp_pool_0, readOnly: true}\n      volumes:\n      - {name: kvp, hostPath: {path: /var/lib/hyperv/.kvp_pool_0, type: File}}\n";
+    let cases: [(&str, &str, &str); 7] = [
+        ("webhook.yaml", webhook_file_mount, "mount the directory, not the pool file"),
+        ("webhook-socket.yaml", webhook_file_mount, "no volume is mounted at /var/run/dranet"),
         ("ds.yaml", "apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {name: x}\nspec: {selectr: {}}\n", "kubernetes-validate"),
         ("bad.yaml", "a: [\n", "does not parse"),
         (

@@ -8,7 +8,10 @@ Usage: validate_manifests.py PLUGIN_BINARY [DEPLOY_DIR]
   (its schemas ship in the PyPI package, so no network is used);
 - kinds the schemas do not know (CRDs, Kustomization) are checked here, field by field;
 - every embedded CNI config passes the plugin's own `check-config`, exactly as ADD decodes it;
-- every Multus network a pod asks for is defined by a manifest here.
+- every Multus network a pod asks for is defined by a manifest here;
+- every pod running the webhook reads the pool through the directory /var/lib/hyperv (a
+  read-only hostPath of type Directory, never the pool file) and binds its unix socket inside a
+  mounted volume.
 
 Prints one line per problem and exits 1 if there is any.
 """
@@ -24,6 +27,7 @@ import yaml
 
 KUBERNETES_VERSION = "1.31.0"
 PLUGIN = "azure-ipoib-ipam-cni"
+WEBHOOK_IMAGE = "azure-ipoib-webhook"
 NETWORKS_ANNOTATION = "k8s.v1.cni.cncf.io/networks"
 RESOURCE_ANNOTATION = "k8s.v1.cni.cncf.io/resourceName"
 
@@ -153,6 +157,40 @@ def check_plugin_daemonset(where, doc):
         problem(where, "the main container must be registry.k8s.io/pause:3.10 alone")
 
 
+def check_webhook_pods(where, doc):
+    """Every pod running the webhook reads the pool through the directory /var/lib/hyperv,
+    mounted read-only from a hostPath of type Directory, never through the file itself (kubelet
+    would create a missing file path as a directory and hv_kvp_daemon could never write its
+    pool), and binds its unix socket inside a mounted volume another container can reach."""
+    spec = (((doc.get("spec") or {}).get("template") or {}).get("spec")) or {}
+    if not any(WEBHOOK_IMAGE in str(c.get("image", "")) for c in spec.get("containers") or []):
+        return
+    webhook_pods.append(where)
+    volumes = {v.get("name"): v for v in spec.get("volumes") or []}
+    for c in spec.get("containers") or []:
+        if WEBHOOK_IMAGE not in str(c.get("image", "")):
+            continue
+        cwhere = f"{where} container {c.get('name')}"
+        mounts = c.get("volumeMounts") or []
+        kvp = [m for m in mounts if m.get("mountPath") == "/var/lib/hyperv"]
+        if len(kvp) != 1 or not kvp[0].get("readOnly"):
+            problem(cwhere, "must mount /var/lib/hyperv read-only")
+        else:
+            host = (volumes.get(kvp[0].get("name")) or {}).get("hostPath") or {}
+            if host.get("path") != "/var/lib/hyperv" or host.get("type") != "Directory":
+                problem(cwhere, "/var/lib/hyperv must be hostPath /var/lib/hyperv, type Directory")
+        for m in mounts:
+            if m.get("mountPath", "").startswith("/var/lib/hyperv/"):
+                problem(cwhere, f"mounts {m['mountPath']}: mount the directory, not the pool file")
+        args = c.get("args") or []
+        binds = [a.split("=", 1)[1] for a in args if str(a).startswith("--bind-address=")]
+        for bind in binds:
+            if bind.startswith("unix://"):
+                sock_dir = os.path.dirname(bind[len("unix://"):])
+                if not any(m.get("mountPath") == sock_dir for m in mounts):
+                    problem(cwhere, f"binds {bind}, but no volume is mounted at {sock_dir}")
+
+
 def main():
     global plugin
     if len(sys.argv) < 2:
@@ -191,6 +229,7 @@ def main():
                 pods_networks(where, doc)
                 if doc["kind"] == "DaemonSet" and doc["metadata"]["name"] == PLUGIN:
                     check_plugin_daemonset(where, doc)
+                check_webhook_pods(where, doc)
             elif key in CRD_CHECKS:
                 CRD_CHECKS[key](where, doc)
             else:
@@ -208,6 +247,8 @@ def main():
             problem(where, f"pods ask for network {ns}/{net}, which no manifest here defines")
     for line in checked:
         print(f"check-config ok: {line}")
+    for line in webhook_pods:
+        print(f"webhook pod checked: {line}")
     for line in problems:
         print(f"FAIL {line}")
     print(f"{len(files)} files, {len(problems)} problems")
@@ -216,6 +257,7 @@ def main():
 
 plugin = None
 checked = []
+webhook_pods = []
 networks = set()
 wanted = []
 
