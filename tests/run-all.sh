@@ -25,12 +25,13 @@ cargo build --release
 # The webhook on its own (it is not a default member): built beside the plugin, its std
 # dependencies would unify features into the plugin's.
 cargo build --release -p azure-ipoib-webhook
-for bin in target/x86_64-unknown-linux-musl/release/{azure-ipoib-ipam-cni,azure-ipoib-webhook}; do
-    if readelf -d "$bin" | grep -q NEEDED; then
-        echo "FAIL: $bin needs shared libraries; it must be static" >&2
+bin=target/x86_64-unknown-linux-musl/release/azure-ipoib-ipam-cni
+for built in "$bin" target/x86_64-unknown-linux-musl/release/azure-ipoib-webhook; do
+    if readelf -d "$built" | grep -q NEEDED; then
+        echo "FAIL: $built needs shared libraries; it must be static" >&2
         exit 1
     fi
-    echo "$bin: static, $(stat -c %s "$bin") bytes"
+    echo "$built: static, $(stat -c %s "$built") bytes"
 done
 
 step "kvp-core as a library: pedantic lints, docs, doc examples, package"
