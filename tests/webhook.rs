@@ -5,18 +5,15 @@
 // them in library code only).
 #![allow(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "support/webhook.rs"]
-mod webhook;
-
 use std::io::{Read, Write};
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::time::{Duration, Instant};
 
 use ipoib_test_support::root::needs_root;
+use ipoib_test_support::webhook::*;
 use nix::fcntl::{fcntl, FcntlArg};
 use nix::libc;
 use nix::sys::signal::Signal;
-use webhook::*;
 
 const ANSWER: &str = r#"{"interface":{"addresses":["172.16.1.2/16"]}}"#;
 
@@ -517,11 +514,11 @@ fn tcp_binds_loopback_by_default_and_every_interface_on_request() {
 
 #[test]
 fn flags_are_checked_and_help_is_given() {
-    let out = std::process::Command::new(WEBHOOK).arg("--help").output().unwrap();
+    let out = std::process::Command::new(webhook_path()).arg("--help").output().unwrap();
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("--bind-address"));
     for bad in ["--bogus=1", "--prefix-length=200", "--bind-address=nowhere", "--log-level=loud"] {
-        let out = std::process::Command::new(WEBHOOK).arg(bad).output().unwrap();
+        let out = std::process::Command::new(webhook_path()).arg(bad).output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{bad}");
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains("usage:"), "{bad}: {err}");
@@ -554,7 +551,9 @@ fn default_bind_is_loopback_only_in_a_netns() {
     ip(&["-n", &ns, "link", "set", "d1", "up"]);
     let kvp = format!("--kvp-path={}", pool.display());
     let mut child = std::process::Command::new("ip")
-        .args(["netns", "exec", &ns, WEBHOOK, &kvp])
+        .args(["netns", "exec", &ns])
+        .arg(webhook_path())
+        .arg(&kvp)
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();

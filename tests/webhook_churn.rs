@@ -9,16 +9,13 @@
 // them in library code only).
 #![allow(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "support/webhook.rs"]
-mod webhook;
-
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use ipoib_test_support::kvp_daemon::{self, KvpDaemon, UnlockedReader, RECORD_LEN};
 use ipoib_test_support::root::can_run;
-use webhook::*;
+use ipoib_test_support::webhook::*;
 
 const ANSWER: &str = r#"{"interface":{"addresses":["172.16.1.2/16"]}}"#;
 

@@ -7,16 +7,12 @@
 // them in library code only).
 #![allow(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "support/webhook.rs"]
-mod webhook;
-
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use ipoib_test_support::podman::{Podman, ULIMITS};
 use ipoib_test_support::root::needs_root;
-use webhook::*;
+use ipoib_test_support::webhook::*;
 
 #[test]
 fn webhook_image_serves_as_the_dranet_sidecar_does() {
@@ -25,8 +21,8 @@ fn webhook_image_serves_as_the_dranet_sidecar_does() {
         return;
     }
     let Some(podman) = Podman::new("webhook-image") else { return };
-    let image = podman.build_image("deploy/webhook/Dockerfile", &[(Path::new(WEBHOOK), "azure-ipoib-webhook")]);
-    let binary_len = std::fs::metadata(WEBHOOK).unwrap().len();
+    let image = podman.build_image("deploy/webhook/Dockerfile", &[(webhook_path().as_path(), "azure-ipoib-webhook")]);
+    let binary_len = std::fs::metadata(webhook_path()).unwrap().len();
     let size = podman.image_size(&image);
     assert!(size < binary_len + (64 << 10), "image is {size} bytes for a {binary_len} byte binary");
 

@@ -6,7 +6,8 @@
 //! - [`kvp_daemon`]: the real `hv_kvp_daemon`, driven as the kernel driver would (root);
 //! - [`root`]: the one rule for tests that need root or a tool: run, skip, or fail under `CI`;
 //! - [`cli`]: run the built binary as an operator does (no `CNI_COMMAND`, arguments);
-//! - [`podman`]: build and run the project's images with a private podman.
+//! - [`podman`]: build and run the project's images with a private podman;
+//! - [`webhook`]: run the built webhook and talk HTTP to it over TCP and its unix socket.
 
 pub mod cli;
 pub mod kvp_daemon;
@@ -14,3 +15,4 @@ pub mod netns;
 pub mod plugin;
 pub mod podman;
 pub mod root;
+pub mod webhook;

@@ -8,14 +8,19 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use kvp_core::{encode_pool, RECORD_LEN};
 
-/// The plugin binary cargo built for this test run: cargo builds a package's binaries next to the
-/// `deps/` directory its test binaries run from.
+/// The plugin binary cargo built for this test run.
 pub fn plugin_path() -> PathBuf {
+    built_binary("azure-ipoib-ipam-cni")
+}
+
+/// A binary of the workspace that cargo built for this test run: cargo builds a package's
+/// binaries next to the `deps/` directory its test binaries run from.
+pub fn built_binary(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
     let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps/<test>");
-    let plugin = profile_dir.join("azure-ipoib-ipam-cni");
-    assert!(plugin.is_file(), "{} not built; run the tests of package cni-frontend", plugin.display());
-    plugin
+    let binary = profile_dir.join(name);
+    assert!(binary.is_file(), "{} not built; run the tests of the package that builds it", binary.display());
+    binary
 }
 
 /// Every cniVersion the plugin supports.

@@ -1,7 +1,6 @@
 //! Running the built webhook and talking to it: ureq (a real HTTP client) over TCP, curl over the
 //! unix socket, and raw HTTP/1.1 on std streams for what a polite client never sends (a byte a
 //! second, an oversized body, a request cut in half).
-#![allow(dead_code)]
 
 use std::fs::File;
 use std::io::{self, Read, Write};
@@ -15,36 +14,16 @@ use std::time::{Duration, Instant};
 use kvp_core::{encode_pool, RECORD_LEN};
 
 /// The webhook binary cargo built for this test run.
-pub const WEBHOOK: &str = env!("CARGO_BIN_EXE_azure-ipoib-webhook");
+pub fn webhook_path() -> PathBuf {
+    crate::plugin::built_binary("azure-ipoib-webhook")
+}
 
 /// The sample NIC: its 20-byte IPoIB address, its 6-byte form, and the pool's name for it.
 pub const NIC_IB: &str = "00:00:01:49:fe:80:00:00:00:00:00:00:00:15:5d:ff:fd:33:ff:0b";
 pub const NIC_ETH: &str = "00:15:5d:33:ff:0b";
 pub const NIC_POOL_MAC: &str = "00155D33FF0B";
 
-/// A scratch directory, removed on drop.
-pub struct TempDir(pub PathBuf);
-
-impl TempDir {
-    pub fn new(tag: &str) -> TempDir {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!("ipoib-wh-{tag}-{}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("create temp dir");
-        TempDir(dir)
-    }
-
-    pub fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+pub use crate::plugin::TempDir;
 
 /// Writes a pool file holding `records` at `path` (through a rename, as a whole).
 pub fn write_pool(path: &Path, records: &[(&str, &str)]) {
@@ -112,7 +91,7 @@ impl Webhook {
     pub fn spawn(dir: &TempDir, args: &[&str]) -> Webhook {
         static NEXT: AtomicUsize = AtomicUsize::new(0);
         let log = dir.path(&format!("webhook-{}.log", NEXT.fetch_add(1, Ordering::Relaxed)));
-        let child = Command::new(WEBHOOK)
+        let child = Command::new(webhook_path())
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
