@@ -1,6 +1,27 @@
-//! Replaying committed fuzz inputs on stable `cargo test`: shared by `kvp-core/tests/fuzz_corpus.rs`
-//! and `tests/fuzz_corpus_frontend.rs`, which include it with `#[path]` (both crates sit beside
-//! `fuzz/`).
+//! Replaying committed fuzz inputs on stable `cargo test`: shared by `kvp-core/tests/fuzz_corpus.rs`,
+//! `tests/fuzz_corpus_frontend.rs` and `tests/fuzz_corpus_webhook.rs`, which include it with
+//! `#[macro_use] #[path]` (their crates sit beside `fuzz/`) and call [`replay_tests!`].
+
+/// The three replay tests over `$targets` (`[(target name, Check)]`): every seed corpus, every
+/// regression input, and trivial inputs each pass the target's check.
+macro_rules! replay_tests {
+    ($targets:expr) => {
+        #[test]
+        fn every_seed_corpus_passes_its_check() {
+            replay::seeds_pass(&$targets);
+        }
+
+        #[test]
+        fn every_regression_input_passes_its_check() {
+            replay::regressions_pass(&$targets);
+        }
+
+        #[test]
+        fn checks_reject_nothing_trivial() {
+            replay::trivial_inputs_pass(&$targets);
+        }
+    };
+}
 
 use std::path::{Path, PathBuf};
 

@@ -7,6 +7,7 @@
 
 #[path = "../fuzz/frontend_checks.rs"]
 mod frontend_checks;
+#[macro_use]
 #[path = "../fuzz/replay.rs"]
 mod replay;
 
@@ -14,17 +15,4 @@ mod replay;
 const TARGETS: [(&str, replay::Check); 2] =
     [("netconf", frontend_checks::netconf), ("netlink_reply", frontend_checks::netlink_reply)];
 
-#[test]
-fn every_seed_corpus_passes_its_check() {
-    replay::seeds_pass(&TARGETS);
-}
-
-#[test]
-fn every_regression_input_passes_its_check() {
-    replay::regressions_pass(&TARGETS);
-}
-
-#[test]
-fn checks_reject_nothing_trivial() {
-    replay::trivial_inputs_pass(&TARGETS);
-}
+replay_tests!(TARGETS);

@@ -6,6 +6,7 @@
 
 #[path = "../../fuzz/checks.rs"]
 mod checks;
+#[macro_use]
 #[path = "../../fuzz/replay.rs"]
 mod replay;
 
@@ -17,17 +18,4 @@ const TARGETS: [(&str, replay::Check); 4] = [
     ("resolve", checks::resolve),
 ];
 
-#[test]
-fn every_seed_corpus_passes_its_check() {
-    replay::seeds_pass(&TARGETS);
-}
-
-#[test]
-fn every_regression_input_passes_its_check() {
-    replay::regressions_pass(&TARGETS);
-}
-
-#[test]
-fn checks_reject_nothing_trivial() {
-    replay::trivial_inputs_pass(&TARGETS);
-}
+replay_tests!(TARGETS);
