@@ -539,15 +539,7 @@ fn materialise(pool: &Pool, dir: &Path) -> (PathBuf, Option<File>) {
         }
         Pool::WriteLocked => {
             std::fs::write(&path, pool_with_value(&good_value())).unwrap();
-            let writer = File::options().read(true).write(true).open(&path).unwrap();
-            let whole = nix::libc::flock {
-                l_type: nix::libc::F_WRLCK as i16,
-                l_whence: nix::libc::SEEK_SET as i16,
-                l_start: 0,
-                l_len: 0,
-                l_pid: 0,
-            };
-            nix::fcntl::fcntl(&writer, nix::fcntl::FcntlArg::F_OFD_SETLK(&whole)).unwrap();
+            let writer = hold_write_lock(&path);
             lock = Some(writer);
         }
     }

@@ -2,7 +2,6 @@
 // Test code: indexing, unwrapping and panicking are how a test fails.
 #![allow(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::fs::File;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 
@@ -91,18 +90,9 @@ fn pool_errors_name_the_file_and_what_to_check() {
 
 #[test]
 fn reads_take_the_lock_that_add_takes() {
-    use nix::fcntl::{fcntl, FcntlArg};
     let dir = TempDir::new("cli-lock");
     let path = sample_pool(&dir);
-    let writer = File::options().read(true).write(true).open(&path).unwrap();
-    let lock = nix::libc::flock {
-        l_type: nix::libc::F_WRLCK as i16,
-        l_whence: nix::libc::SEEK_SET as i16,
-        l_start: 0,
-        l_len: 0,
-        l_pid: 0,
-    };
-    fcntl(&writer, FcntlArg::F_OFD_SETLK(&lock)).unwrap();
+    let writer = hold_write_lock(Path::new(&path));
     let err = cli(&["kvp", "--path", &path]).fails(1).to_string();
     assert!(err.contains("stayed write-locked"), "{err}");
     drop(writer);

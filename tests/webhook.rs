@@ -9,10 +9,9 @@ use std::io::{Read, Write};
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::time::{Duration, Instant};
 
+use ipoib_test_support::plugin::hold_write_lock;
 use ipoib_test_support::root::needs_root;
 use ipoib_test_support::webhook::*;
-use nix::fcntl::{fcntl, FcntlArg};
-use nix::libc;
 use nix::sys::signal::Signal;
 
 const ANSWER: &str = r#"{"interface":{"addresses":["172.16.1.2/16"]}}"#;
@@ -118,10 +117,7 @@ fn pool_failures_are_503_and_retryable() {
 
     // Locked past --lock-timeout-ms by a writer (an OFD write lock, as the daemon's conflicts).
     sample_pool(&pool, "172.16.1.2");
-    let writer = std::fs::OpenOptions::new().read(true).write(true).open(&pool).unwrap();
-    let lock =
-        libc::flock { l_type: libc::F_WRLCK as i16, l_whence: libc::SEEK_SET as i16, l_start: 0, l_len: 0, l_pid: 0 };
-    fcntl(&writer, FcntlArg::F_OFD_SETLK(&lock)).unwrap();
+    let writer = hold_write_lock(&pool);
     let t = Instant::now();
     expect_503("locked", "write-locked");
     assert!(t.elapsed() >= Duration::from_millis(200), "gave up before the lock timeout: {:?}", t.elapsed());
@@ -595,10 +591,7 @@ fn sigterm_does_not_wait_out_a_long_lock_wait() {
     sample_pool(&pool, "172.16.1.2");
     let kvp = format!("--kvp-path={}", pool.display());
     let mut wh = Webhook::tcp(&dir, &[&kvp, "--lock-timeout-ms=60000"]);
-    let writer = std::fs::OpenOptions::new().read(true).write(true).open(&pool).unwrap();
-    let lock =
-        libc::flock { l_type: libc::F_WRLCK as i16, l_whence: libc::SEEK_SET as i16, l_start: 0, l_len: 0, l_pid: 0 };
-    fcntl(&writer, FcntlArg::F_OFD_SETLK(&lock)).unwrap();
+    let writer = hold_write_lock(&pool);
     // A request now waits (on a blocking thread) for a lock nobody releases.
     let mut stream = wh.connect().unwrap();
     stream.write_all(&raw_post("/GetProfileConfig", &profile_request(NIC_IB, ""))).unwrap();

@@ -1,8 +1,9 @@
 //! Running the built binary as an operator does: no `CNI_COMMAND`, arguments on the command line.
 
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
+
+use crate::plugin::{run_command, Outcome};
 
 /// What one CLI run did.
 #[derive(Debug)]
@@ -31,25 +32,8 @@ impl Run {
 
 /// Runs `binary` with `args`, an environment without `CNI_*`, and `stdin`.
 pub fn run_cli(binary: &Path, args: &[&str], stdin: &[u8]) -> Run {
-    let mut child = Command::new(binary)
-        .args(args)
-        .env_clear()
-        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("spawn {}: {e}", binary.display()));
-    let mut pipe = child.stdin.take().expect("stdin");
-    let input = stdin.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = pipe.write_all(&input);
-    });
-    let output = child.wait_with_output().expect("wait");
-    let _ = writer.join();
-    Run {
-        exit: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+    let mut command = Command::new(binary);
+    command.args(args).env_clear().env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
+    let Outcome { exit, stdout, stderr } = run_command(command, stdin);
+    Run { exit, stdout, stderr }
 }

@@ -69,27 +69,47 @@ pub fn run(env: &[(&str, &str)], stdin: &[u8]) -> Outcome {
 
 /// Runs `program` (the plugin, or a CNI plugin that chains to it) with exactly `env` and `stdin`.
 pub fn run_program(program: &Path, env: &[(&str, &str)], stdin: &[u8]) -> Outcome {
-    let mut child = Command::new(program)
-        .env_clear()
-        .envs(env.iter().copied())
+    let mut command = Command::new(program);
+    command.env_clear().envs(env.iter().copied());
+    run_command(command, stdin)
+}
+
+/// Runs `command` with `stdin` piped in, and collects its exit status, stdout and stderr.
+pub fn run_command(mut command: Command, stdin: &[u8]) -> Outcome {
+    let mut child = command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap_or_else(|e| panic!("spawn {}: {e}", program.display()));
+        .unwrap_or_else(|e| panic!("spawn {}: {e}", command.get_program().to_string_lossy()));
     let mut pipe = child.stdin.take().expect("stdin");
     let input = stdin.to_vec();
-    // Write from a thread: a plugin that fails early stops reading, and a large input would block.
+    // Write from a thread: a program that fails early stops reading, and a large input would block.
     let writer = std::thread::spawn(move || {
         let _ = pipe.write_all(&input);
     });
-    let output = child.wait_with_output().expect("wait for plugin");
+    let output = child.wait_with_output().expect("wait for the program");
     let _ = writer.join();
     Outcome {
         exit: output.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
     }
+}
+
+/// Opens `path` and takes a whole-file OFD write lock on it, as hv_kvp_daemon's fcntl write lock
+/// conflicts with readers; the lock lasts as long as the returned file.
+pub fn hold_write_lock(path: &Path) -> std::fs::File {
+    let writer = std::fs::File::options().read(true).write(true).open(path).expect("open the pool to lock it");
+    let whole = nix::libc::flock {
+        l_type: nix::libc::F_WRLCK as i16,
+        l_whence: nix::libc::SEEK_SET as i16,
+        l_start: 0,
+        l_len: 0,
+        l_pid: 0,
+    };
+    nix::fcntl::fcntl(&writer, nix::fcntl::FcntlArg::F_OFD_SETLK(&whole)).expect("take the write lock");
+    writer
 }
 
 /// The environment of `command` for container `c1`, interface `ifname` in `netns`.
