@@ -11,7 +11,7 @@
 
 use cni_frontend::cni::netconf::{self, NetConf, MAX_LOCK_TIMEOUT_MS, MAX_ROUTES};
 use cni_frontend::cni::version::SUPPORTED;
-use cni_frontend::cni::{json, CniError, Code};
+use cni_frontend::cni::{json, AllowedDirs, CniError, Code};
 use cni_frontend::netlink::{
     build_getlink_request, parse_getlink_reply, NetlinkError, ARPHRD_INFINIBAND, GETLINK_REQUEST_MAX_LEN, IFLA_ADDRESS,
     NLMSG_HDRLEN, RTA_HDRLEN,
@@ -25,7 +25,7 @@ pub const KNOWN_GOOD: [&str; 5] = [
     // The minimal ipam section, no version (0.1.0).
     r#"{"name":"n","ipam":{}}"#,
     // Every ipam key, routes in both families.
-    r#"{"cniVersion":"1.1.0","name":"n","ipam":{"type":"azure-ipoib-ipam-cni","kvpPath":"/tmp/p","prefixLength":24,"lockTimeoutMs":0,"routes":[{"dst":"10.0.0.0/8","gw":"172.16.0.1"},{"dst":"fd00::/8","mtu":9000,"scope":253}]}}"#,
+    r#"{"cniVersion":"1.1.0","name":"n","ipam":{"type":"azure-ipoib-ipam-cni","kvpPath":"/var/lib/hyperv/.kvp_pool_1","prefixLength":24,"lockTimeoutMs":0,"routes":[{"dst":"10.0.0.0/8","gw":"172.16.0.1"},{"dst":"fd00::/8","mtu":9000,"scope":253}]}}"#,
     // CHECK's input: a prevResult and Multus's runtimeConfig.
     r#"{"cniVersion":"1.0.0","name":"n","runtimeConfig":{"deviceID":"0101:00:00.0"},"prevResult":{"cniVersion":"1.0.0","interfaces":[{"name":"net1"}],"ips":[{"address":"172.16.1.2/16","interface":0}]},"ipam":{"type":"azure-ipoib-ipam-cni"}}"#,
     // Escapes in the strings the plugin reads.
@@ -36,13 +36,14 @@ pub const KNOWN_GOOD: [&str; 5] = [
 /// 32 characters of input, so they can be logged whatever the input.
 const MAX_ERROR_TEXT: usize = 512;
 
-/// `json::validate` and `netconf::decode` on any bytes: no panic; a config that is valid JSON is
+/// `json::validate` and `netconf::decode` (with the default directories) on any bytes: no panic;
+/// whatever decodes names paths beneath those directories only; a config that is valid JSON is
 /// never a decode error (code 6); what decodes is within the documented limits; an error is a
 /// short, valid error JSON; and fuzz input spliced into a known-good config as an unknown field
 /// (a string, or any JSON value) leaves it decoding to the same config.
 pub fn netconf(data: &[u8]) {
     let valid = json::validate(data);
-    let decoded = netconf::decode(data);
+    let decoded = netconf::decode(data, &AllowedDirs::defaults());
     match &decoded {
         Ok(conf) => {
             assert!(valid.is_ok(), "decoded what validate rejects: {valid:?}");
@@ -91,7 +92,7 @@ fn read_every_way(value: json::Value<'_>, depth: usize) {
 /// The decoded config obeys the limits decode promises.
 fn check_conf(conf: &NetConf<'_>) {
     assert!(SUPPORTED.contains(&conf.cni_version));
-    assert!(conf.ipam.kvp_path.starts_with('/') && !conf.ipam.kvp_path.contains('\0'), "{:?}", conf.ipam.kvp_path);
+    assert!(beneath(&conf.ipam.kvp_path, "/var/lib/hyperv/"), "{:?}", conf.ipam.kvp_path);
     assert!((1..=128).contains(&conf.ipam.prefix_length));
     assert!(conf.ipam.lock_timeout.as_millis() <= u128::from(MAX_LOCK_TIMEOUT_MS));
     assert!(conf.ipam.routes.len() <= MAX_ROUTES);
@@ -102,8 +103,14 @@ fn check_conf(conf: &NetConf<'_>) {
         assert!(!device.is_empty());
     }
     if let Some(log_file) = &conf.ipam.log_file {
-        assert!(log_file.starts_with('/') && !log_file.contains('\0'), "{log_file:?}");
+        assert!(beneath(log_file, "/var/log/azure-ipoib-ipam-cni/"), "{log_file:?}");
     }
+}
+
+/// `path` lies beneath `dir` (which ends in `/`) by its spelling: no `..`, no NUL.
+fn beneath(path: &str, dir: &str) -> bool {
+    let rest = path.strip_prefix(dir.trim_end_matches('/')).unwrap_or("");
+    rest.starts_with('/') && rest.len() > 1 && !rest.split('/').any(|c| c == "..") && !path.contains('\0')
 }
 
 /// An error is short, has a message, and its JSON is valid JSON.
@@ -131,7 +138,8 @@ fn splice_into_known_good(data: &[u8]) {
         return;
     }
     for good in KNOWN_GOOD {
-        let base = netconf::decode(good.as_bytes()).unwrap_or_else(|e| panic!("known-good config fails: {e}: {good}"));
+        let base = netconf::decode(good.as_bytes(), &AllowedDirs::defaults())
+            .unwrap_or_else(|e| panic!("known-good config fails: {e}: {good}"));
         let inside_ipam = good.find("\"ipam\":{").map(|i| i + "\"ipam\":{".len());
         for at in [Some(1), inside_ipam].into_iter().flatten() {
             for value in [as_string.then_some(quoted.as_slice()), as_value.then_some(data)].into_iter().flatten() {
@@ -142,7 +150,7 @@ fn splice_into_known_good(data: &[u8]) {
                     // Only nesting can do that: the value was fine on its own.
                     continue;
                 }
-                match netconf::decode(&spliced) {
+                match netconf::decode(&spliced, &AllowedDirs::defaults()) {
                     Ok(conf) => {
                         assert_eq!(conf.cni_version, base.cni_version);
                         assert_eq!(conf.ipam, base.ipam);

@@ -379,9 +379,9 @@ fn rows() -> Vec<Row> {
             .pool(Pool::Dir)
             .needle("ipam.kvpPath must name hv_kvp_daemon's pool file"),
         row("pool_fifo", 102, "is a FIFO, not a regular file").pool(Pool::Fifo),
-        row("pool_symlink_loop", 102, "check the path and its permissions")
+        row("pool_symlink_loop", 7, "has a symlink on its path")
             .pool(Pool::SymlinkLoop)
-            .needle("cannot open KVP pool"),
+            .needle("no symlink is followed"),
         row("pool_dev_zero", 102, "/dev/zero is a device, not a regular file").pool(Pool::Fixed("/dev/zero")),
         row("pool_over_1024_records", 102, "more than the 2621440 of 1024 records")
             .pool(Pool::Sparse(1025 * RECORD_LEN as u64)),

@@ -223,10 +223,22 @@ fn an_unwritable_log_costs_one_stderr_line_and_never_the_call() {
 }
 
 #[test]
-fn a_relative_log_file_is_a_config_error() {
+fn a_relative_log_file_is_relative_to_the_log_directory() {
     let dir = TempDir::new("call-log-relative");
+    let logs = dir.path("logs");
     let stdin = conf("1.1.0", &dir.path("pool"), r#""calls.log""#, "");
-    let out = run(&cni_env("ADD", "/var/run/netns/call-log-none", "net1"), stdin.as_bytes());
+    let del = [("CNI_COMMAND", "DEL"), ("CNI_CONTAINERID", "c1"), ("CNI_IFNAME", "net1")];
+    let logs_env = logs.display().to_string();
+    let out = run(&[&del[..], &[("AZURE_IPOIB_LOG_DIR", logs_env.as_str())]].concat(), stdin.as_bytes());
+    out.assert_silent_success();
+    // The directory was created private, and the file in it.
+    assert_eq!(std::fs::metadata(&logs).unwrap().permissions().mode() & 0o777, 0o700);
+    summary(&read_lines(&logs.join("calls.log"))[0], "info", "DEL");
+    // An absolute path outside it is refused before anything is opened.
+    let outside = dir.path("outside.log");
+    let stdin = conf("1.1.0", &dir.path("pool"), &quoted(&outside), "");
+    let out = run(&[&del[..], &[("AZURE_IPOIB_LOG_DIR", logs_env.as_str())]].concat(), stdin.as_bytes());
     assert_eq!(out.error_code(), 7);
-    assert!(out.error_text().contains("ipam.logFile must be an absolute path"), "{}", out.error_text());
+    assert!(out.error_text().contains(&format!("ipam.logFile is outside AZURE_IPOIB_LOG_DIR ({logs_env})")), "{out:?}");
+    assert!(!outside.exists());
 }

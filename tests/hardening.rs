@@ -47,6 +47,7 @@ fn run_os(program: &Path, args: &[&OsStr], env: &[(&str, &OsStr)], stdin: &[u8],
     let mut child = Command::new(program)
         .args(args)
         .env_clear()
+        .envs(ANYWHERE_DIRS)
         .envs(env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -162,13 +163,21 @@ fn the_pool_lock_is_taken_only_after_the_netns_and_netlink_work() {
     }
     // The lock ends with the close of the pool's fd. Nothing but fcntl (debug builds check the
     // fd), the stat and the mapping happens under it: every syscall is traced, stderr included.
+    // The pool is found with an O_PATH openat2 (no symlink followed), then that very inode is
+    // opened for reading through /proc/self/fd.
+    let returned = |line: &&str| line.rsplit("= ").next().map(str::trim).map(String::from);
+    let handle = lines[..lock]
+        .iter()
+        .rev()
+        .find(|l| l.contains("openat2(") && l.contains(pool.to_str().unwrap()) && l.contains("O_PATH"))
+        .and_then(returned)
+        .unwrap_or_else(|| panic!("pool not found with O_PATH before the lock:\n{trace}"));
     let pool_fd = lines[..lock]
         .iter()
         .rev()
-        .find(|l| l.contains("openat(") && l.contains(pool.to_str().unwrap()))
-        .and_then(|l| l.rsplit("= ").next())
-        .map(str::trim)
-        .unwrap_or_else(|| panic!("pool not opened before the lock:\n{trace}"));
+        .find(|l| l.contains(&format!("openat(AT_FDCWD, \"/proc/self/fd/{handle}\"")))
+        .and_then(returned)
+        .unwrap_or_else(|| panic!("pool not reopened before the lock:\n{trace}"));
     let unlock = lines[lock..]
         .iter()
         .position(|l| l.contains(&format!("close({pool_fd})")))

@@ -10,20 +10,21 @@
 //! opened `O_APPEND`, so concurrent calls never interleave. Nothing from the pool is logged beyond
 //! what the answer itself says (the MAC and the address).
 //!
-//! A log that cannot be written never fails the call: it costs one line on stderr. Without
-//! `logFile` nothing here reads a clock, allocates or makes a syscall.
+//! Where the file may be and how it is opened, created and rotated is [`crate::log_file`]'s
+//! concern. A log that cannot be written never fails the call: it costs one line on stderr.
+//! Without `logFile` nothing here reads a clock, allocates or makes a syscall.
 
 use std::fmt::Write as _;
-use std::fs::File;
 use std::io::Write;
+use std::path::Path;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use kvp_core::Mac;
-use nix::fcntl::{openat, OFlag, AT_FDCWD};
-use nix::sys::stat::Mode;
 
 use crate::cni::netconf::{Cidr, IpamConf, LogLevel};
-use crate::cni::{CniError, Env};
+use crate::cni::{AllowedDirs, CniError, Env};
+use crate::log_file;
+use crate::shown::Shown;
 
 /// Longest text of one value in a line; longer values are cut and marked.
 const MAX_VALUE_LEN: usize = 256;
@@ -42,7 +43,10 @@ pub struct CallLog {
 
 #[derive(Debug)]
 struct On {
+    /// `logFile`, beneath `dir`.
     path: String,
+    /// `AZURE_IPOIB_LOG_DIR`, created when missing.
+    dir: String,
     level: LogLevel,
     time: SystemTime,
     started: Instant,
@@ -55,11 +59,13 @@ impl CallLog {
         CallLog { on: None, mac: None, address: None }
     }
 
-    /// The log `ipam` asks for; the call's duration starts now.
-    pub fn start(ipam: &IpamConf<'_>) -> CallLog {
+    /// The log `ipam` asks for (its `logFile` already held beneath `dirs.log`); the call's
+    /// duration starts now.
+    pub fn start(ipam: &IpamConf<'_>, dirs: &AllowedDirs) -> CallLog {
         let on = ipam.log_file.as_ref().map(|path| {
             Box::new(On {
                 path: path.to_string(),
+                dir: dirs.log.dir.clone().unwrap_or_default(),
                 level: ipam.log_level,
                 time: SystemTime::now(),
                 started: Instant::now(),
@@ -105,19 +111,10 @@ impl CallLog {
             return;
         }
         let lines = self.lines(on, env, outcome);
-        // O_NONBLOCK: a FIFO in the file's place must not block the call. openat, not open:
-        // musl's open adds a redundant fcntl(F_SETFD) after O_CLOEXEC.
-        let flags = OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_APPEND | OFlag::O_CLOEXEC | OFlag::O_NONBLOCK;
-        let written = openat(AT_FDCWD, on.path.as_str(), flags, Mode::S_IRUSR | Mode::S_IWUSR)
-            .map_err(std::io::Error::from)
-            .and_then(|fd| File::from(fd).write(lines.as_bytes()));
-        let problem = match written {
-            Ok(n) if n == lines.len() => return,
-            Ok(n) => format!("wrote {n} of {} bytes", lines.len()),
-            Err(e) => e.to_string(),
-        };
-        let path = capped(&on.path);
-        let _ = writeln!(stderr, "azure-ipoib-ipam-cni: warning: cannot write ipam.logFile {path}: {problem}");
+        let Err(problem) = log_file::append(Path::new(&on.dir), Path::new(&on.path), lines.as_bytes()) else { return };
+        let line =
+            format!("azure-ipoib-ipam-cni: warning: cannot write ipam.logFile {}: {problem}\n", Shown::new(&on.path));
+        let _ = stderr.write_all(line.as_bytes());
     }
 
     fn lines<T>(&self, on: &On, env: &Env, outcome: &Result<T, CniError>) -> String {

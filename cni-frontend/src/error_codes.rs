@@ -10,6 +10,7 @@
 //! | stdin unreadable | 5 |
 //! | stdin larger than the limit | 6 |
 //! | `ipam.prefixLength` too long for the NIC's address | 7 |
+//! | a symlink on the pool's path (`ipam.kvpPath` outside its directory: decoding's own 7) | 7 |
 //! | `CNI_NETNS` is the plugin's own netns | 8 |
 //! | pool missing, empty, no `IPoIB_Data`, lock not granted in time | 11 (try again later) |
 //! | the pool's mapping faulted while being read (SIGBUS) | 11 (try again later) |
@@ -42,6 +43,10 @@ impl From<PoolFileError> for CniError {
             PoolFileErrorKind::LockTimeout { .. } => {
                 (Code::TryAgainLater, "hv_kvp_daemon is rewriting the pool; retry, or raise ipam.lockTimeoutMs")
             }
+            PoolFileErrorKind::Symlink => (
+                Code::InvalidConfig,
+                "ipam.kvpPath must name the pool file itself, beneath AZURE_IPOIB_KVP_DIR; no symlink is followed",
+            ),
             PoolFileErrorKind::NotRegular { .. } | PoolFileErrorKind::TooLarge { .. } => (
                 Code::PoolUnusable,
                 "ipam.kvpPath must name hv_kvp_daemon's pool file, normally /var/lib/hyperv/.kvp_pool_0",

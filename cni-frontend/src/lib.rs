@@ -10,11 +10,14 @@ pub mod cni;
 pub mod commands;
 pub mod error_codes;
 pub mod link;
+pub mod log_file;
 pub mod netlink;
 pub mod nic;
 pub mod pool_file;
+pub mod regular_file;
 pub mod run;
 pub mod shown;
 #[allow(unsafe_code)]
 pub mod sys;
 pub mod sysfs;
+pub mod whole_lines;

@@ -4,27 +4,29 @@
 //! holding an fcntl write lock on the whole file meanwhile. A reader without a lock can see an
 //! empty file or a 4096-byte prefix; a reader with a mapping can even take a SIGBUS. So:
 //!
-//! 1. open read-only with `O_NONBLOCK` (a FIFO in its place cannot hang us) and `O_CLOEXEC`;
+//! 1. open it as [`regular_file`] opens any path that may come from a tenant: no symlink
+//!    followed on the way, and nothing but a regular file opened at all (a device in its place is
+//!    never opened, so opening cannot arm a watchdog or wake a FIFO's writer);
 //! 2. take an OFD read lock (`F_OFD_SETLK`, `F_RDLCK`), polling until the deadline: OFD and
 //!    classic fcntl locks share one domain, so it conflicts with the daemon's write lock (flock
 //!    would not: a separate domain, which the daemon ignores);
-//! 3. `fstat` under the lock: a regular file of at most 1024 records;
+//! 3. `fstat` under the lock: the size, at most 1024 records;
 //! 4. map it read-only. Dropping [`LockedPool`] unmaps first, then closes (which unlocks).
 
 use std::fmt;
 use std::fs::File;
 use std::io;
 use std::num::NonZeroUsize;
-use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use kvp_core::{Pool, RECORD_LEN};
 use nix::errno::Errno;
-use nix::fcntl::{fcntl, openat, FcntlArg, OFlag, AT_FDCWD};
+use nix::fcntl::{fcntl, FcntlArg, OFlag};
 use nix::libc;
-use nix::sys::stat::Mode;
 
+pub use crate::regular_file::FileKind;
+use crate::regular_file::{self, OpenError};
 use crate::shown::Shown;
 use crate::sys::ReadOnlyMapping;
 
@@ -69,7 +71,9 @@ pub enum PoolFileErrorKind {
         /// How long the reader waited.
         timeout: Duration,
     },
-    /// Not a regular file.
+    /// A symlink on the path: none is followed.
+    Symlink,
+    /// Not a regular file (never opened for reading).
     NotRegular {
         /// What is there instead.
         found: FileKind,
@@ -88,37 +92,10 @@ pub enum PoolFileErrorKind {
     },
 }
 
-/// What is at the pool's path when it is not a regular file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FileKind {
-    /// A directory.
-    Directory,
-    /// A named pipe.
-    Fifo,
-    /// A character or block device.
-    Device,
-    /// A Unix socket.
-    Socket,
-    /// Anything else that is not a regular file.
-    Special,
-}
-
-impl fmt::Display for FileKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            FileKind::Directory => "directory",
-            FileKind::Fifo => "FIFO",
-            FileKind::Device => "device",
-            FileKind::Socket => "socket",
-            FileKind::Special => "special file",
-        })
-    }
-}
-
 /// The step of reading a pool that failed with an I/O error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IoStep {
-    /// `openat`.
+    /// `openat2`, or reopening what it found.
     Open,
     /// The OFD read lock.
     Lock,
@@ -159,6 +136,9 @@ impl fmt::Display for PoolFileError {
             PoolFileErrorKind::Missing => write!(f, "KVP pool {p} does not exist"),
             PoolFileErrorKind::LockTimeout { timeout } => {
                 write!(f, "KVP pool {p} stayed write-locked by its writer for {} ms", timeout.as_millis())
+            }
+            PoolFileErrorKind::Symlink => {
+                write!(f, "KVP pool {p} has a symlink on its path, and no symlink is ever followed")
             }
             PoolFileErrorKind::NotRegular { found } => write!(f, "KVP pool {p} is a {found}, not a regular file"),
             PoolFileErrorKind::TooLarge { len } => {
@@ -272,14 +252,16 @@ fn open_and_lock(path: &Path, timeout: Duration) -> Result<(File, u64), PoolFile
     Ok((file, len))
 }
 
-/// Opens `path` read-only, without blocking (a FIFO in its place cannot hang us).
+/// Opens the regular file at `path` read-only, following no symlink.
 fn open_pool(path: &Path) -> Result<File, PoolFileError> {
-    // openat, not open: musl's open adds a redundant fcntl(F_SETFD) after O_CLOEXEC.
-    let flags = OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC;
-    Ok(File::from(openat(AT_FDCWD, path, flags, Mode::empty()).map_err(|e| match e {
-        Errno::ENOENT => PoolFileError::new(path, PoolFileErrorKind::Missing),
-        e => PoolFileError::io(path, IoStep::Open, e.into()),
-    })?))
+    match regular_file::open_regular(path, OFlag::O_RDONLY) {
+        Ok((file, _)) => Ok(file),
+        Err(OpenError::Missing) => Err(PoolFileError::new(path, PoolFileErrorKind::Missing)),
+        Err(OpenError::Symlink) => Err(PoolFileError::new(path, PoolFileErrorKind::Symlink)),
+        Err(OpenError::NotRegular(found)) => Err(PoolFileError::new(path, PoolFileErrorKind::NotRegular { found })),
+        Err(e @ OpenError::NoOpenat2) => Err(PoolFileError::io(path, IoStep::Open, io::Error::other(e.to_string()))),
+        Err(OpenError::Io(e)) => Err(PoolFileError::io(path, IoStep::Open, e)),
+    }
 }
 
 /// Takes the read lock on `file`, waiting up to `timeout`.
@@ -301,21 +283,8 @@ fn check_regular(path: &Path, file: &File) -> Result<u64, PoolFileError> {
 /// The file's metadata, if it is a regular file of at most [`MAX_POOL_LEN`] bytes.
 fn regular_metadata(path: &Path, file: &File) -> Result<std::fs::Metadata, PoolFileError> {
     let meta = file.metadata().map_err(|e| PoolFileError::io(path, IoStep::Stat, e))?;
-    let kind = meta.file_type();
-    let found = if kind.is_file() {
-        None
-    } else if kind.is_dir() {
-        Some(FileKind::Directory)
-    } else if kind.is_fifo() {
-        Some(FileKind::Fifo)
-    } else if kind.is_char_device() || kind.is_block_device() {
-        Some(FileKind::Device)
-    } else if kind.is_socket() {
-        Some(FileKind::Socket)
-    } else {
-        Some(FileKind::Special)
-    };
-    if let Some(found) = found {
+    use std::os::unix::fs::MetadataExt;
+    if let Some(found) = FileKind::of_mode(meta.mode()) {
         return Err(PoolFileError::new(path, PoolFileErrorKind::NotRegular { found }));
     }
     if meta.len() > MAX_POOL_LEN {
@@ -422,8 +391,10 @@ mod tests {
         assert_eq!(open_locked(&exact, T).unwrap().pool().len(), 1024);
         let lp = dir.0.join("loop");
         symlink(&lp, &lp).unwrap();
-        let err = open_locked(&lp, T).err().unwrap();
-        assert!(matches!(err.kind, PoolFileErrorKind::Io { step: IoStep::Open, .. }), "{err}");
+        assert!(matches!(kind(open_locked(&lp, T)), PoolFileErrorKind::Symlink));
+        let link = dir.0.join("link");
+        symlink(&exact, &link).unwrap();
+        assert!(matches!(kind(open_locked(&link, T)), PoolFileErrorKind::Symlink));
     }
 
     #[test]

@@ -7,15 +7,17 @@ use std::ffi::OsString;
 use std::io::{Read, Write};
 
 use crate::call_log::CallLog;
-use crate::cni::{self, netconf, CniError, CniVersion, Command};
+use crate::cni::{self, netconf, AllowedDirs, CniError, CniVersion, Command};
 use crate::commands;
 use crate::error_codes::{stdin_too_large, stdin_unreadable};
+use crate::whole_lines::WholeLines;
 
 /// Largest config read from stdin. Kubernetes caps all of an object's annotations at 256 KiB,
 /// so a real netconf is far below this.
 pub const MAX_STDIN: usize = 4 << 20;
 
-/// Runs one CNI command and returns the process exit code (0 or 1).
+/// Runs one CNI command and returns the process exit code (0 or 1). Each line on `stderr` goes
+/// out in one write.
 pub fn run(
     var: impl Fn(&str) -> Option<OsString>,
     stdin: &mut impl Read,
@@ -23,6 +25,7 @@ pub fn run(
     stderr: &mut impl Write,
 ) -> i32 {
     let mut input = Vec::new();
+    let stderr = &mut WholeLines::new(stderr);
     let outcome = execute(var, stdin, &mut input, stderr);
     let (bytes, code) = match outcome {
         Ok(bytes) => (bytes, 0),
@@ -43,14 +46,15 @@ fn execute(
     input: &mut Vec<u8>,
     stderr: &mut dyn Write,
 ) -> Result<Vec<u8>, (&'static str, CniError)> {
-    let env = cni::env::read(var).map_err(|e| ("command", e))?;
+    let env = cni::env::read(&var).map_err(|e| ("command", e))?;
     let name = env.command.as_str();
     read_stdin(stdin, input).map_err(|e| (name, e))?;
     if env.command == Command::Version {
         return Ok(commands::version(input));
     }
-    let conf = netconf::decode(input).map_err(|e| (name, e))?;
-    let mut log = CallLog::start(&conf.ipam);
+    let dirs = AllowedDirs::from_env(&var);
+    let conf = netconf::decode(input, &dirs).map_err(|e| (name, e))?;
+    let mut log = CallLog::start(&conf.ipam, &dirs);
     let result = match env.command {
         Command::Add => commands::add(&env, &conf, &mut log, stderr),
         Command::Del => commands::del(&env, &conf),
@@ -94,7 +98,11 @@ mod tests {
             r#"{{"cniVersion":"1.1.0","name":"n","ipam":{{"type":"azure-ipoib-ipam-cni","kvpPath":"{}"}}}}"#,
             path.display()
         );
-        let var = |name: &str| (name == "CNI_COMMAND").then(|| OsString::from("STATUS"));
+        let var = |name: &str| match name {
+            "CNI_COMMAND" => Some(OsString::from("STATUS")),
+            "AZURE_IPOIB_KVP_DIR" => Some(OsString::from("/")),
+            _ => None,
+        };
         let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
         let code = run(var, &mut conf.as_bytes(), &mut stdout, &mut stderr);
         let _ = std::fs::remove_dir_all(&dir);

@@ -1,10 +1,13 @@
 //! Values from outside (the environment, the config, paths) as messages show them: at most
-//! [`MAX_SHOWN`] bytes, with the cut marked.
+//! [`MAX_SHOWN`] bytes, with the cut marked, and no raw control byte.
 //!
 //! A runtime copies the plugin's error into its logs and events, and a message that echoed a
 //! 3 MiB `kvpPath` or a 128 KiB `CNI_NETNS` whole would put that much in every log line. A few
-//! hundred bytes still show which value it was. This is the one place that decides how much is
-//! shown; every message that echoes an outside value goes through it.
+//! hundred bytes still show which value it was. libcni forwards a plugin's stderr into the
+//! runtime's journal, so a raw newline would forge a journal line and an ESC would reach an
+//! operator's terminal: control characters (and the bidi overrides) are shown escaped, as Rust
+//! escapes them (`\n`, `\u{1b}`), and so is `\` itself, so an escape is never ambiguous. This is
+//! the one place that decides how an outside value is shown in a message.
 #![forbid(unsafe_code)]
 
 use std::ffi::OsStr;
@@ -53,11 +56,26 @@ impl<'a> Shown<'a> {
 
 impl fmt::Display for Shown<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.head() {
-            (text, false) => f.write_str(&text),
-            (text, true) => write!(f, "{text}…({} bytes)", self.0.len()),
+        let (text, cut) = self.head();
+        for c in text.chars() {
+            if needs_escape(c) {
+                write!(f, "{}", c.escape_debug())?;
+            } else {
+                fmt::Write::write_char(f, c)?;
+            }
         }
+        if cut {
+            write!(f, "…({} bytes)", self.0.len())?;
+        }
+        Ok(())
     }
+}
+
+/// Control characters, `\`, and the invisible characters that reorder or hide text.
+fn needs_escape(c: char) -> bool {
+    c.is_control()
+        || c == '\\'
+        || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 impl fmt::Debug for Shown<'_> {
@@ -89,6 +107,15 @@ mod tests {
         assert!(shown.len() < MAX_SHOWN + 32, "{}", shown.len());
         let quoted = format!("{:?}", Shown::new(&long));
         assert!(quoted.starts_with("\"/xx") && quoted.ends_with("\"…(3145729 bytes)"), "{quoted}");
+    }
+
+    #[test]
+    fn control_characters_are_escaped() {
+        let forged = "/p\nazure-ipoib-ipam-cni: ADD ok\r\u{1b}]0;owned\u{7}\\n\u{202e}";
+        let shown = Shown::new(forged).to_string();
+        assert_eq!(shown, r"/p\nazure-ipoib-ipam-cni: ADD ok\r\u{1b}]0;owned\u{7}\\n\u{202e}");
+        assert!(!shown.chars().any(char::is_control), "{shown}");
+        assert_eq!(Shown::new("/var/lib/hyperv/é").to_string(), "/var/lib/hyperv/é");
     }
 
     #[test]

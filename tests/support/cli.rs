@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::plugin::{run_command, Outcome};
+use crate::plugin::{run_command, Outcome, ANYWHERE_DIRS};
 
 /// What one CLI run did.
 #[derive(Debug)]
@@ -30,10 +30,11 @@ impl Run {
     }
 }
 
-/// Runs `binary` with `args`, an environment without `CNI_*`, and `stdin`.
+/// Runs `binary` with `args`, an environment without `CNI_*` (with [`ANYWHERE_DIRS`], so
+/// `check-config` takes temp paths), and `stdin`.
 pub fn run_cli(binary: &Path, args: &[&str], stdin: &[u8]) -> Run {
     let mut command = Command::new(binary);
-    command.args(args).env_clear().env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
+    command.args(args).env_clear().env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin").envs(ANYWHERE_DIRS);
     let Outcome { exit, stdout, stderr } = run_command(command, stdin);
     Run { exit, stdout, stderr }
 }

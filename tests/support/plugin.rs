@@ -62,15 +62,21 @@ impl Outcome {
     }
 }
 
-/// Runs the plugin with exactly `env` and `stdin`.
+/// The plugin's directories for netconf paths as the test suites set them in its environment,
+/// the way a runtime would: `/`, anywhere, so temp pools and logs can be named. A test's own
+/// `env` overrides them (an empty value means the default directory).
+pub const ANYWHERE_DIRS: [(&str, &str); 2] = [("AZURE_IPOIB_KVP_DIR", "/"), ("AZURE_IPOIB_LOG_DIR", "/")];
+
+/// Runs the plugin with [`ANYWHERE_DIRS`], then exactly `env`, and `stdin`.
 pub fn run(env: &[(&str, &str)], stdin: &[u8]) -> Outcome {
     run_program(&plugin_path(), env, stdin)
 }
 
-/// Runs `program` (the plugin, or a CNI plugin that chains to it) with exactly `env` and `stdin`.
+/// Runs `program` (the plugin, or a CNI plugin that chains to it, which passes its environment
+/// on) with [`ANYWHERE_DIRS`], then exactly `env`, and `stdin`.
 pub fn run_program(program: &Path, env: &[(&str, &str)], stdin: &[u8]) -> Outcome {
     let mut command = Command::new(program);
-    command.env_clear().envs(env.iter().copied());
+    command.env_clear().envs(ANYWHERE_DIRS).envs(env.iter().copied());
     run_command(command, stdin)
 }
 

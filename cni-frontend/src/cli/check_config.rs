@@ -13,7 +13,7 @@ use super::escape::{json_string, text};
 use super::report::CliError;
 use super::PLUGIN_NAME;
 use crate::cni::json::Value;
-use crate::cni::netconf;
+use crate::cni::{netconf, AllowedDirs};
 use crate::run::MAX_STDIN;
 
 /// One problem, with where it is.
@@ -34,16 +34,27 @@ pub struct Decoded {
     pub summary: String,
 }
 
-/// Checks one config file's bytes: the decoded configs, or every problem found.
-pub fn check(input: &[u8]) -> Result<Vec<Decoded>, Vec<Problem>> {
+/// Checks one config file's bytes, with its paths held beneath `dirs` as the plugin holds them:
+/// the decoded configs, or every problem found.
+pub fn check(input: &[u8], dirs: &AllowedDirs) -> Result<Vec<Decoded>, Vec<Problem>> {
     let parsed = Value::parse(input).ok();
     match parsed.and_then(|v| v.field("plugins")).flatten() {
-        Some(plugins) => check_conflist(parsed, plugins),
-        None => check_netconf(input, "").map(|d| vec![d]).map_err(|p| vec![p]),
+        Some(plugins) => check_conflist(parsed, plugins, dirs),
+        None => check_netconf(input, "", dirs).map(|d| vec![d]).map_err(|p| vec![p]),
     }
 }
 
-fn check_conflist(list: Option<Value<'_>>, plugins: Value<'_>) -> Result<Vec<Decoded>, Vec<Problem>> {
+/// The directories this process's environment names, as the plugin would see them if the
+/// runtime passed the same environment.
+pub fn dirs_from_env() -> AllowedDirs {
+    AllowedDirs::from_env(|name| std::env::var_os(name))
+}
+
+fn check_conflist(
+    list: Option<Value<'_>>,
+    plugins: Value<'_>,
+    dirs: &AllowedDirs,
+) -> Result<Vec<Decoded>, Vec<Problem>> {
     let (Some(list), Some(elements)) = (list, plugins.elements()) else {
         return Err(vec![problem("plugins", "\"plugins\" is not an array")]);
     };
@@ -53,7 +64,7 @@ fn check_conflist(list: Option<Value<'_>>, plugins: Value<'_>) -> Result<Vec<Dec
             continue;
         }
         let at = format!("plugins[{index}]");
-        match check_netconf(&as_libcni_passes_it(list, plugin), &at) {
+        match check_netconf(&as_libcni_passes_it(list, plugin), &at, dirs) {
             Ok(d) => decoded.push(d),
             Err(p) => problems.push(p),
         }
@@ -109,8 +120,8 @@ fn ipam_type(conf: Value<'_>) -> Option<String> {
 }
 
 /// One netconf through the plugin's decoder, then the check that it names this plugin.
-fn check_netconf(input: &[u8], at: &str) -> Result<Decoded, Problem> {
-    let conf = netconf::decode(input).map_err(|e| {
+fn check_netconf(input: &[u8], at: &str, dirs: &AllowedDirs) -> Result<Decoded, Problem> {
+    let conf = netconf::decode(input, dirs).map_err(|e| {
         let msg = if e.details.is_empty() { e.msg } else { format!("{} ({})", e.msg, e.details) };
         Problem { path: at.to_string(), msg }
     })?;
@@ -163,7 +174,7 @@ pub fn run(
     if input.len() > MAX_STDIN {
         return Err(CliError::new(format!("{name} is larger than 4 MiB"), "a CNI config is a few KiB"));
     }
-    match check(&input) {
+    match check(&input, &dirs_from_env()) {
         Ok(decoded) => {
             for d in decoded {
                 let at = if d.path.is_empty() { String::new() } else { format!(" {}", d.path) };
@@ -191,9 +202,9 @@ mod tests {
     #[test]
     fn a_netconf_and_a_conflist() {
         let conf = br#"{"cniVersion":"1.0.0","name":"n","type":"host-device","ipam":{"type":"azure-ipoib-ipam-cni"}}"#;
-        assert_eq!(check(conf).unwrap().len(), 1);
+        assert_eq!(check(conf, &AllowedDirs::anywhere()).unwrap().len(), 1);
         let list = br#"{"cniVersion":"1.0.0","name":"l","plugins":[{"type":"host-device","cniVersion":"9","ipam":{"type":"azure-ipoib-ipam-cni","prefixLength":24}},{"type":"tuning"}]}"#;
-        let decoded = check(list).unwrap();
+        let decoded = check(list, &AllowedDirs::anywhere()).unwrap();
         assert_eq!(decoded[0].path, "plugins[0]");
         assert!(decoded[0].summary.contains("prefixLength 24"), "{decoded:?}");
     }
@@ -201,13 +212,13 @@ mod tests {
     #[test]
     fn problems_name_their_key() {
         let list = br#"{"cniVersion":"1.0.0","name":"l","plugins":[{"type":"host-device","ipam":{"type":"azure-ipoib-ipam-cni","prefixLength":0}}]}"#;
-        let problems = check(list).unwrap_err();
+        let problems = check(list, &AllowedDirs::anywhere()).unwrap_err();
         assert_eq!(problems[0].path, "plugins[0]");
         assert!(problems[0].msg.contains("ipam.prefixLength"), "{problems:?}");
         let other = br#"{"cniVersion":"1.0.0","name":"n","ipam":{"type":"whereabouts"}}"#;
-        assert_eq!(check(other).unwrap_err()[0].path, "ipam.type");
+        assert_eq!(check(other, &AllowedDirs::anywhere()).unwrap_err()[0].path, "ipam.type");
         let none = br#"{"cniVersion":"1.0.0","name":"l","plugins":[{"type":"bridge"}]}"#;
-        assert_eq!(check(none).unwrap_err()[0].path, "plugins");
-        assert!(!check(b"{").unwrap_err()[0].msg.is_empty());
+        assert_eq!(check(none, &AllowedDirs::anywhere()).unwrap_err()[0].path, "plugins");
+        assert!(!check(b"{", &AllowedDirs::anywhere()).unwrap_err()[0].msg.is_empty());
     }
 }

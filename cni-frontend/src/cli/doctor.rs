@@ -418,7 +418,7 @@ fn check_configs(cni_etc: &Path, list: &mut Checklist) {
             }
             found += 1;
             let subject = format!("CNI config {}", path.display());
-            match check_config::check(&bytes) {
+            match check_config::check(&bytes, &check_config::dirs_from_env()) {
                 Ok(decoded) => {
                     let summary: Vec<String> = decoded.into_iter().map(|d| d.summary).collect();
                     list.ok(subject, format!("passes check-config ({})", summary.join("; ")));

@@ -18,6 +18,7 @@ use std::ops::RangeInclusive;
 use std::path::Path;
 use std::time::Duration;
 
+use super::allowed_dirs::AllowedDirs;
 use super::error::{CniError, Code};
 use super::json::Value;
 use super::version::{CniVersion, SUPPORTED};
@@ -58,7 +59,7 @@ pub struct NetConf<'a> {
 /// The `ipam` section.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IpamConf<'a> {
-    /// `kvpPath`: the pool file.
+    /// `kvpPath`: the pool file, beneath `AZURE_IPOIB_KVP_DIR`.
     pub kvp_path: Cow<'a, str>,
     /// `prefixLength`.
     pub prefix_length: u8,
@@ -66,7 +67,8 @@ pub struct IpamConf<'a> {
     pub routes: Vec<Route>,
     /// `lockTimeoutMs`.
     pub lock_timeout: Duration,
-    /// `logFile`: where each call appends its line, if anywhere.
+    /// `logFile`: where each call appends its line, if anywhere: an absolute path beneath
+    /// `AZURE_IPOIB_LOG_DIR` (a relative `logFile` is joined to it).
     pub log_file: Option<Cow<'a, str>>,
     /// `logLevel`: which calls and lines go into `logFile`.
     pub log_level: LogLevel,
@@ -119,6 +121,7 @@ const VERSION_RULE: &str = "a string such as \"1.0.0\"";
 const PCI_RULE: &str = "a string (PCI address)";
 const PATH_TYPE_RULE: &str = "a string holding an absolute path";
 const PATH_RULE: &str = "an absolute path without NUL bytes";
+const LOG_PATH_RULE: &str = "a path without NUL bytes: absolute, or relative to AZURE_IPOIB_LOG_DIR";
 const PREFIX_RULE: &str = "an integer from 1 to 32 (IPv4) or 128 (IPv6)";
 const LOCK_TIMEOUT_RULE: &str = "an integer number of milliseconds from 0 to 60000";
 const LOG_LEVEL_RULE: &str = "\"error\", \"info\" or \"debug\"";
@@ -131,9 +134,10 @@ pub fn declared_version(stdin: &[u8]) -> Option<CniVersion> {
     CniVersion::parse(&Value::parse(stdin).ok()?.field("cniversion")??.str()?)
 }
 
-/// Decodes and checks a network config as ADD (and every other command) reads it. The error
-/// names the first bad key by its path, such as `ipam.routes[3].dst`.
-pub fn decode(stdin: &[u8]) -> Result<NetConf<'_>, CniError> {
+/// Decodes and checks a network config as ADD (and every other command) reads it, with its
+/// paths held beneath `dirs`. The error names the first bad key by its path, such as
+/// `ipam.routes[3].dst`.
+pub fn decode<'a>(stdin: &'a [u8], dirs: &AllowedDirs) -> Result<NetConf<'a>, CniError> {
     if stdin.iter().all(u8::is_ascii_whitespace) {
         return Err(CniError::new(Code::Decode, "no network config on stdin")
             .with_details("the runtime must pass the network config as JSON on stdin"));
@@ -148,7 +152,7 @@ pub fn decode(stdin: &[u8]) -> Result<NetConf<'_>, CniError> {
         match key.as_deref() {
             Some("cniversion") => version = Some(string(value, "cniVersion", VERSION_RULE)?),
             Some("name") => name = Some(string(value, "name", "a string")?),
-            Some("ipam") => ipam = Some(ipam_conf(value)?),
+            Some("ipam") => ipam = Some(ipam_conf(value, dirs)?),
             Some("deviceid") => device_id = Some(string(value, "deviceID", PCI_RULE)?),
             Some("pcibusid") => pci_bus_id = Some(string(value, "pciBusID", PCI_RULE)?),
             Some("runtimeconfig") => runtime_device_id = runtime_config_device_id(value)?,
@@ -182,7 +186,7 @@ fn unsupported_version(text: &str) -> CniError {
     .with_details(format!("supported versions: {}", supported.join(", ")))
 }
 
-fn ipam_conf(value: Value<'_>) -> Result<IpamConf<'_>, CniError> {
+fn ipam_conf<'a>(value: Value<'a>, dirs: &AllowedDirs) -> Result<IpamConf<'a>, CniError> {
     let mut ipam = IpamConf::default();
     for (key, value) in value.fields().ok_or_else(|| invalid_field("ipam", "an object"))? {
         match key.as_deref() {
@@ -196,7 +200,13 @@ fn ipam_conf(value: Value<'_>) -> Result<IpamConf<'_>, CniError> {
                 ipam.lock_timeout = Duration::from_millis(ms.into());
             }
             Some("routes") => ipam.routes = routes(value)?,
-            Some("logfile") => ipam.log_file = Some(absolute_path(value, "ipam.logFile")?),
+            Some("logfile") => {
+                let path = string(value, "ipam.logFile", LOG_PATH_RULE)?;
+                if path.is_empty() || path.contains('\0') {
+                    return Err(invalid_field("ipam.logFile", LOG_PATH_RULE));
+                }
+                ipam.log_file = Some(path);
+            }
             Some("loglevel") => {
                 ipam.log_level = match string(value, "ipam.logLevel", LOG_LEVEL_RULE)?.as_ref() {
                     "error" => LogLevel::Error,
@@ -208,6 +218,9 @@ fn ipam_conf(value: Value<'_>) -> Result<IpamConf<'_>, CniError> {
             _ => {}
         }
     }
+    // The default pool too: an admin who moves the directory moves every pool with it.
+    ipam.kvp_path = dirs.kvp.confine("ipam.kvpPath", ipam.kvp_path, false)?;
+    ipam.log_file = ipam.log_file.map(|path| dirs.log.confine("ipam.logFile", path, true)).transpose()?;
     Ok(ipam)
 }
 
@@ -320,6 +333,11 @@ fn invalid_field(path: impl Display, expected: &str) -> CniError {
 mod tests {
     use super::*;
 
+    /// Decoding with both directories at `/`, as the test suites run the plugin.
+    fn decode_anywhere(stdin: &[u8]) -> Result<NetConf<'_>, CniError> {
+        decode(stdin, &AllowedDirs::anywhere())
+    }
+
     const HOST_DEVICE: &str = r#"{
         "cniVersion": "0.3.1", "name": "hostdev-net", "type": "host-device", "device": "ib0",
         "pciBusID": "0000:00:08.0", "deviceID": "0000:00:08.0",
@@ -332,7 +350,7 @@ mod tests {
 
     #[test]
     fn decodes_what_host_device_passes() {
-        let conf = decode(HOST_DEVICE.as_bytes()).unwrap();
+        let conf = decode_anywhere(HOST_DEVICE.as_bytes()).unwrap();
         assert_eq!(conf.cni_version, CniVersion::V0_3_1);
         assert_eq!(conf.ipam.kvp_path, DEFAULT_KVP_PATH);
         assert_eq!(conf.ipam.prefix_length, 16);
@@ -343,18 +361,19 @@ mod tests {
 
     #[test]
     fn the_minimal_ipam_and_defaults() {
-        let conf = decode(br#"{"cniVersion":"1.0.0","name":"n","ipam":{"type":"azure-ipoib-ipam-cni"}}"#).unwrap();
+        let conf =
+            decode_anywhere(br#"{"cniVersion":"1.0.0","name":"n","ipam":{"type":"azure-ipoib-ipam-cni"}}"#).unwrap();
         assert_eq!(conf.cni_version, CniVersion::V1_0_0);
         assert!(matches!(conf.ipam.kvp_path, Cow::Borrowed(DEFAULT_KVP_PATH)));
         assert!(conf.ipam.routes.is_empty());
         assert_eq!(conf.device_id, None);
-        let conf = decode(br#"{"name":"n","ipam":{}}"#).unwrap();
+        let conf = decode_anywhere(br#"{"name":"n","ipam":{}}"#).unwrap();
         assert_eq!(conf.cni_version, CniVersion::V0_1_0);
     }
 
     #[test]
     fn all_ipam_keys() {
-        let conf = decode(
+        let conf = decode_anywhere(
             br#"{"cniVersion":"1.1.0","name":"n","ipam":{"type":"x","kvpPath":"/tmp/p","prefixLength":24,"lockTimeoutMs":0,
             "routes":[{"dst":"10.0.0.0\/8","gw":"172.16.0.1"},{"dst":"fd00::/8","mtu":9000,"scope":253}]}}"#,
         )
@@ -372,11 +391,11 @@ mod tests {
     fn large_configs_are_fine() {
         let filler = format!("\"{}\"", "x".repeat(100_000));
         let input = format!(r#"{{"cniVersion":"0.3.1","name":"n","big":{filler},"ipam":{{}}}}"#);
-        assert!(decode(input.as_bytes()).is_ok());
+        assert!(decode_anywhere(input.as_bytes()).is_ok());
     }
 
     fn code_and_details(input: &str) -> (Code, String) {
-        let e = decode(input.as_bytes()).unwrap_err();
+        let e = decode_anywhere(input.as_bytes()).unwrap_err();
         (e.code, format!("{} / {}", e.msg, e.details))
     }
 
@@ -439,7 +458,7 @@ mod tests {
 
     #[test]
     fn keys_are_matched_as_go_matches_them() {
-        let kvp_path = |input: &str| decode(input.as_bytes()).map(|c| c.ipam.kvp_path.into_owned());
+        let kvp_path = |input: &str| decode_anywhere(input.as_bytes()).map(|c| c.ipam.kvp_path.into_owned());
         let ok = |path: &str| Ok(path.to_string());
         for (input, want) in [
             (r#"{"name":"n","ipam":{"kvp\u0050ath":"/a"}}"#, ok("/a")),
@@ -454,7 +473,7 @@ mod tests {
         ] {
             assert_eq!(kvp_path(input).map_err(|e| e.to_string()), want, "{input}");
         }
-        let version = |input: &str| decode(input.as_bytes()).map(|c| c.cni_version).map_err(|e| e.code);
+        let version = |input: &str| decode_anywhere(input.as_bytes()).map(|c| c.cni_version).map_err(|e| e.code);
         assert_eq!(
             version(r#"{"cniVersion":"0.3.1","CNIVERSION":"1.1.0","name":"n","ipam":{}}"#),
             Ok(CniVersion::V1_1_0)
@@ -469,20 +488,49 @@ mod tests {
 
     #[test]
     fn log_keys() {
-        let conf = decode(br#"{"name":"n","ipam":{"logFile":"/var/log/ipoib.log"}}"#).unwrap();
+        let conf = decode_anywhere(br#"{"name":"n","ipam":{"logFile":"/var/log/ipoib.log"}}"#).unwrap();
         assert_eq!((conf.ipam.log_file.as_deref(), conf.ipam.log_level), (Some("/var/log/ipoib.log"), LogLevel::Info));
-        let conf = decode(br#"{"name":"n","ipam":{"logFile":"/l","logLevel":"debug"}}"#).unwrap();
+        let conf = decode_anywhere(br#"{"name":"n","ipam":{"logFile":"/l","logLevel":"debug"}}"#).unwrap();
         assert_eq!(conf.ipam.log_level, LogLevel::Debug);
-        assert_eq!(decode(br#"{"name":"n","ipam":{}}"#).unwrap().ipam.log_file, None);
+        assert_eq!(decode_anywhere(br#"{"name":"n","ipam":{}}"#).unwrap().ipam.log_file, None);
+        // Relative to the log directory, which is `/` here.
+        let conf = decode_anywhere(br#"{"name":"n","ipam":{"logFile":"var/log/x"}}"#).unwrap();
+        assert_eq!(conf.ipam.log_file.as_deref(), Some("/var/log/x"));
         for (ipam, needle) in [
-            (r#"{"logFile":"var/log/x"}"#, "ipam.logFile must be an absolute path"),
-            (r#"{"logFile":7}"#, "ipam.logFile must be a string"),
+            (r#"{"logFile":""}"#, "ipam.logFile must be a path without NUL bytes"),
+            (r#"{"logFile":"/a/../b"}"#, "ipam.logFile must name a file beneath /"),
+            (r#"{"logFile":7}"#, "ipam.logFile must be a path"),
             (r#"{"logLevel":"warning"}"#, r#"ipam.logLevel must be "error", "info" or "debug""#),
         ] {
             let (code, text) = code_and_details(&format!(r#"{{"name":"n","ipam":{ipam}}}"#));
             assert_eq!(code, Code::InvalidConfig, "{ipam}");
             assert!(text.contains(needle), "{ipam}: {text}");
         }
+    }
+
+    /// Whatever keys, `args` or `runtimeConfig` a config carries, its paths stay beneath the
+    /// directories the environment set.
+    #[test]
+    fn a_config_cannot_widen_the_directories() {
+        let dirs = AllowedDirs::defaults();
+        let escape = r#"{"kvpDir":"/","logDir":"/","AZURE_IPOIB_KVP_DIR":"/","AZURE_IPOIB_LOG_DIR":"/"}"#;
+        for input in [
+            format!(r#"{{"name":"n","ipam":{{"kvpPath":"/etc/shadow"}},"args":{escape},"runtimeConfig":{escape}}}"#),
+            format!(r#"{{"name":"n","ipam":{{"kvpPath":"/etc/shadow","args":{escape}}},"kvpDir":"/","env":{escape}}}"#),
+            format!(r#"{{"name":"n","ipam":{{"logFile":"/etc/ld.so.preload","logDir":"/"}},"args":{escape}}}"#),
+        ] {
+            let e = decode(input.as_bytes(), &dirs).unwrap_err();
+            assert_eq!(e.code, Code::InvalidConfig, "{input}");
+            assert!(
+                e.msg.ends_with("is outside AZURE_IPOIB_KVP_DIR (/var/lib/hyperv)")
+                    || e.msg.ends_with("is outside AZURE_IPOIB_LOG_DIR (/var/log/azure-ipoib-ipam-cni)"),
+                "{}",
+                e.msg
+            );
+        }
+        let conf = decode(br#"{"name":"n","ipam":{"logFile":"calls.log"}}"#, &dirs).unwrap();
+        assert_eq!(conf.ipam.kvp_path, DEFAULT_KVP_PATH);
+        assert_eq!(conf.ipam.log_file.as_deref(), Some("/var/log/azure-ipoib-ipam-cni/calls.log"));
     }
 
     #[test]
@@ -495,16 +543,18 @@ mod tests {
 
     #[test]
     fn prev_result_errors() {
-        let conf = decode(br#"{"cniVersion":"0.4.0","name":"n","ipam":{}}"#).unwrap();
+        let conf = decode_anywhere(br#"{"cniVersion":"0.4.0","name":"n","ipam":{}}"#).unwrap();
         assert_eq!(prev_result_addresses(&conf).unwrap_err().code, Code::InvalidConfig);
         let conf =
-            decode(br#"{"cniVersion":"0.4.0","name":"n","ipam":{},"prevResult":{"ips":[{"address":"x"}]}}"#).unwrap();
-        assert_eq!(prev_result_addresses(&conf).unwrap_err().code, Code::InvalidConfig);
-        let conf = decode(br#"{"cniVersion":"0.4.0","name":"n","ipam":{},"prevResult":{}}"#).unwrap();
-        assert_eq!(prev_result_addresses(&conf).unwrap(), []);
-        let conf =
-            decode(br#"{"cniVersion":"0.4.0","name":"n","ipam":{},"prevResult":{"ips":{"address":"1.2.3.4/8"}}}"#)
+            decode_anywhere(br#"{"cniVersion":"0.4.0","name":"n","ipam":{},"prevResult":{"ips":[{"address":"x"}]}}"#)
                 .unwrap();
+        assert_eq!(prev_result_addresses(&conf).unwrap_err().code, Code::InvalidConfig);
+        let conf = decode_anywhere(br#"{"cniVersion":"0.4.0","name":"n","ipam":{},"prevResult":{}}"#).unwrap();
+        assert_eq!(prev_result_addresses(&conf).unwrap(), []);
+        let conf = decode_anywhere(
+            br#"{"cniVersion":"0.4.0","name":"n","ipam":{},"prevResult":{"ips":{"address":"1.2.3.4/8"}}}"#,
+        )
+        .unwrap();
         assert_eq!(prev_result_addresses(&conf).unwrap_err().code, Code::InvalidConfig);
     }
 
@@ -522,24 +572,30 @@ mod tests {
     fn lists_are_capped_one_element_at_a_time() {
         let (route, ip) = (r#"{"dst":"10.0.0.0/8"}"#, r#"{"address":"172.16.1.2/16"}"#);
         let at_cap = with_lists(MAX_ROUTES, route, ip);
-        let conf = decode(at_cap.as_bytes()).unwrap();
+        let conf = decode_anywhere(at_cap.as_bytes()).unwrap();
         assert_eq!(conf.ipam.routes.len(), MAX_ROUTES);
         assert_eq!(prev_result_addresses(&conf).unwrap().len(), MAX_PREV_IPS);
 
         let over = with_lists(MAX_ROUTES + 1, route, ip);
-        let error = decode(over.as_bytes()).unwrap_err();
+        let error = decode_anywhere(over.as_bytes()).unwrap_err();
         assert_eq!((error.code, error.msg.as_str()), (Code::InvalidConfig, "invalid ipam.routes in network config"));
         let ips_over = with_lists(MAX_ROUTES + 1, route, ip).replacen(&format!(",{route}"), "", 1);
-        let conf = decode(ips_over.as_bytes()).unwrap();
+        let conf = decode_anywhere(ips_over.as_bytes()).unwrap();
         assert_eq!(prev_result_addresses(&conf).unwrap_err().code, Code::InvalidConfig);
 
         // A wrongly typed field is named by its path; a missing one, or an element that is not an object, by the list.
         let bad_dst = at_cap.replacen(route, r#"{"dst":5}"#, 1);
-        assert_eq!(decode(bad_dst.as_bytes()).unwrap_err().msg, "invalid ipam.routes[0].dst in network config");
+        assert_eq!(
+            decode_anywhere(bad_dst.as_bytes()).unwrap_err().msg,
+            "invalid ipam.routes[0].dst in network config"
+        );
         let bad_mtu =
             at_cap.replacen(&format!("{route},{route}"), &format!(r#"{route},{{"dst":"1.0.0.0/8","mtu":-1}}"#), 1);
-        assert_eq!(decode(bad_mtu.as_bytes()).unwrap_err().msg, "invalid ipam.routes[1].mtu in network config");
+        assert_eq!(
+            decode_anywhere(bad_mtu.as_bytes()).unwrap_err().msg,
+            "invalid ipam.routes[1].mtu in network config"
+        );
         let not_object = at_cap.replacen(route, "7", 1);
-        assert_eq!(decode(not_object.as_bytes()).unwrap_err().msg, "invalid ipam.routes in network config");
+        assert_eq!(decode_anywhere(not_object.as_bytes()).unwrap_err().msg, "invalid ipam.routes in network config");
     }
 }
