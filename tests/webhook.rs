@@ -262,6 +262,39 @@ fn the_pool_is_read_again_for_every_request_without_sighup() {
     assert!(wh.log_text().contains("SIGHUP: nothing to reload"), "{}", wh.log_text());
 }
 
+/// Issue 17.4: the webhook keeps the pool open between requests, but never answers from a file
+/// that is no longer at `--kvp-path`.
+#[test]
+fn a_pool_renamed_away_or_replaced_is_never_answered_from() {
+    let dir = TempDir::new("replaced");
+    let pool = dir.path("pool");
+    sample_pool(&pool, "172.16.1.2");
+    let kvp = format!("--kvp-path={}", pool.display());
+    let wh = Webhook::tcp(&dir, &[&kvp]);
+    let agent = agent();
+    let ask = || post(&agent, &wh.url("/GetProfileConfig"), &profile_request(NIC_IB, ""));
+    assert_eq!(ask().body, ANSWER);
+    // Renamed away: nothing is at the path, though the old file still exists.
+    std::fs::rename(&pool, dir.path("pool.old")).unwrap();
+    let reply = ask();
+    assert_eq!(reply.status, 503, "{reply:?}");
+    assert!(reply.body.contains("does not exist"), "{reply:?}");
+    // A new pool with a different address takes its place.
+    sample_pool(&pool, "172.16.3.3");
+    assert_eq!(ask().body, r#"{"interface":{"addresses":["172.16.3.3/16"]}}"#);
+    // Replaced by a rename over it, while the old inode stays linked elsewhere.
+    let next = dir.path("pool.next");
+    sample_pool(&next, "172.16.4.4");
+    std::fs::hard_link(&pool, dir.path("pool.keep")).unwrap();
+    std::fs::rename(&next, &pool).unwrap();
+    assert_eq!(ask().body, r#"{"interface":{"addresses":["172.16.4.4/16"]}}"#);
+    // Deleted and created again.
+    std::fs::remove_file(&pool).unwrap();
+    assert_eq!(ask().status, 503);
+    sample_pool(&pool, "172.16.5.5");
+    assert_eq!(ask().body, r#"{"interface":{"addresses":["172.16.5.5/16"]}}"#);
+}
+
 #[test]
 fn one_log_line_per_request_and_log_level() {
     let dir = TempDir::new("log");

@@ -179,9 +179,11 @@ pub fn read_locked(path: &Path, timeout: Duration) -> Result<Vec<u8>, PoolFileEr
 /// webhook, once per request).
 ///
 /// Each [`PoolReader::read`] takes the same read lock as [`read_locked`], checks and reads the
-/// file, and unlocks: four syscalls, where [`read_locked`] needs five and walks the path. A
-/// file that was deleted or replaced since (its link count is 0) is dropped and the path opened
-/// again, so a new pool is never missed.
+/// file, and unlocks. Under the lock it also checks that the path still names the kept file
+/// (`lstat` of the path against `fstat` of the file: device and inode). A pool renamed away,
+/// deleted, or deleted and created again is dropped and the path opened again, so the answer
+/// is never an old inode's: while nothing is at the path, the read fails as
+/// [`PoolFileErrorKind::Missing`].
 #[derive(Debug)]
 pub struct PoolReader {
     path: PathBuf,
@@ -212,7 +214,7 @@ impl PoolReader {
             }
             // Any early return from here drops the file, and closing it releases the lock.
             let meta = regular_metadata(path, &file)?;
-            if std::os::unix::fs::MetadataExt::nlink(&meta) == 0 {
+            if !still_at(path, &meta)? {
                 continue;
             }
             let bytes = read_all(path, &file, meta.len());
@@ -222,6 +224,17 @@ impl PoolReader {
             return bytes;
         }
         Err(PoolFileError::new(path, PoolFileErrorKind::Missing))
+    }
+}
+
+/// Whether `path` still names the file whose metadata is `meta`; a missing path is the error.
+fn still_at(path: &Path, meta: &std::fs::Metadata) -> Result<bool, PoolFileError> {
+    use std::os::unix::fs::MetadataExt;
+    match nix::sys::stat::lstat(path) {
+        Ok(at) => Ok(at.st_dev == meta.dev() && at.st_ino == meta.ino() && meta.nlink() > 0),
+        Err(Errno::ENOENT) => Err(PoolFileError::new(path, PoolFileErrorKind::Missing)),
+        // A path that cannot be looked at now: open it again, which says why.
+        Err(_) => Ok(false),
     }
 }
 
@@ -432,6 +445,12 @@ mod tests {
         assert_eq!(reader.read(T).unwrap(), read_locked(&path, T).unwrap());
         // Rewritten in place, as the daemon does.
         std::fs::write(&path, vec![b'x'; RECORD_LEN]).unwrap();
+        assert_eq!(reader.read(T).unwrap(), vec![b'x'; RECORD_LEN]);
+        // Renamed away: the path is missing, though the kept file still has a link.
+        let away = dir.0.join("away");
+        std::fs::rename(&path, &away).unwrap();
+        assert!(matches!(reader.read(T).unwrap_err().kind, PoolFileErrorKind::Missing));
+        std::fs::rename(&away, &path).unwrap();
         assert_eq!(reader.read(T).unwrap(), vec![b'x'; RECORD_LEN]);
         // Replaced by a rename, then deleted: the kept file is unlinked, the path is opened again.
         let other = dir.0.join("other");
