@@ -17,8 +17,14 @@ ip -n "$netns" link set "hotp$$" name net1
 ip -n "$netns" link set net1 address 00:15:5d:33:ff:0b
 conf='{"cniVersion":"1.0.0","name":"n","ipam":{"type":"azure-ipoib-ipam-cni","kvpPath":"'$PWD'/tests/fixtures/kvp_pool_0.azure-sample","routes":[{"dst":"10.0.0.0/8"}]}}'
 env -i CNI_COMMAND=ADD CNI_CONTAINERID=x CNI_NETNS="/var/run/netns/$netns" CNI_IFNAME=net1 CNI_PATH=/x \
+    AZURE_IPOIB_KVP_DIR="$PWD/tests/fixtures" \
     valgrind -q --tool=callgrind --demangle=no --callgrind-out-file="$work/cg.out" \
-    "$work/target/x86_64-unknown-linux-musl/release/azure-ipoib-ipam-cni" <<<"$conf" >/dev/null
+    "$work/target/x86_64-unknown-linux-musl/release/azure-ipoib-ipam-cni" <<<"$conf" >/dev/null ||
+    # Debian 12's valgrind (3.19) has no openat2, so under it the ADD ends at the pool's open
+    # (code 102: "openat2 ... is not available"). What runs after it (the mapping, kvp-core, the
+    # result) is our crates, listed by module, and the same std formatting already listed: keep
+    # the existing patterns and add what this run prints.
+    echo "hot_text.sh: the ADD failed under valgrind (no openat2 before valgrind 3.22?); patterns up to the pool's open only" >&2
 python3 - "$work/cg.out" <<'PY'
 import re, sys
 names = set(re.findall(r"^c?fn=\(\d+\) (\S+)", open(sys.argv[1]).read(), re.M))

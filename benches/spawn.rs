@@ -118,6 +118,8 @@ fn main() {
             ("CNI_NETNS", ns.path()),
             ("CNI_IFNAME", "net1".to_string()),
             ("CNI_PATH", "/usr/lib/cni".to_string()),
+            // As a runtime's environment would hold it: the pool's directory (the bench's own).
+            ("AZURE_IPOIB_KVP_DIR", work.display().to_string()),
         ]
     };
 

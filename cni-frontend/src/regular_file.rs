@@ -143,14 +143,39 @@ fn how(flags: OFlag, mode: Mode) -> OpenHow {
 
 /// The file `handle` (an `O_PATH` descriptor) names, opened for I/O with `flags`.
 fn reopen(handle: &File, flags: OFlag) -> Result<File, OpenError> {
-    use std::os::fd::AsRawFd;
     // The magic link is our own, not the caller's path: following it is the point.
-    let link = format!("/proc/self/fd/{}", handle.as_raw_fd());
-    match openat(AT_FDCWD, link.as_str(), flags | OFlag::O_CLOEXEC, Mode::empty()) {
+    let mut link = [0u8; 32];
+    let link = proc_fd_path(handle, &mut link);
+    match openat(AT_FDCWD, link, flags | OFlag::O_CLOEXEC, Mode::empty()) {
         Ok(fd) => Ok(File::from(fd)),
         Err(Errno::ENOENT) => Err(OpenError::Io(io::Error::other("/proc is not mounted, so it cannot be reopened"))),
         Err(e) => Err(OpenError::Io(e.into())),
     }
+}
+
+/// `/proc/self/fd/N` for `file`, written into `buf` (no heap, no `fmt` on the ADD path).
+fn proc_fd_path<'b>(file: &File, buf: &'b mut [u8; 32]) -> &'b [u8] {
+    use std::os::fd::AsRawFd;
+    const PREFIX: &[u8] = b"/proc/self/fd/";
+    let mut digits = [0u8; 10];
+    let mut n = u32::try_from(file.as_raw_fd()).unwrap_or(0);
+    let mut count = 0;
+    for slot in digits.iter_mut().rev() {
+        *slot = b'0' + (n % 10) as u8;
+        n /= 10;
+        count += 1;
+        if n == 0 {
+            break;
+        }
+    }
+    let digits = digits.get(digits.len() - count..).unwrap_or_default();
+    let end = PREFIX.len() + digits.len();
+    let (head, tail) = buf.split_at_mut(PREFIX.len());
+    head.copy_from_slice(PREFIX);
+    if let Some(tail) = tail.get_mut(..digits.len()) {
+        tail.copy_from_slice(digits);
+    }
+    buf.get(..end).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -164,6 +189,15 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         dir
+    }
+
+    #[test]
+    fn names_the_descriptor_in_proc() {
+        use std::os::fd::AsRawFd;
+        let file = File::open("/dev/null").unwrap();
+        let mut buf = [0u8; 32];
+        let path = proc_fd_path(&file, &mut buf);
+        assert_eq!(path, format!("/proc/self/fd/{}", file.as_raw_fd()).as_bytes());
     }
 
     #[test]

@@ -59,7 +59,14 @@ impl fmt::Display for Shown<'_> {
         let (text, cut) = self.head();
         for c in text.chars() {
             if needs_escape(c) {
-                write!(f, "{}", c.escape_debug())?;
+                // By hand, not `char::escape_debug`: that brings Unicode tables into the binary.
+                match c {
+                    '\n' => f.write_str("\\n")?,
+                    '\r' => f.write_str("\\r")?,
+                    '\t' => f.write_str("\\t")?,
+                    '\\' => f.write_str("\\\\")?,
+                    other => write!(f, "\\u{{{:x}}}", u32::from(other))?,
+                }
             } else {
                 fmt::Write::write_char(f, c)?;
             }
