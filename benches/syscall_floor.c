@@ -104,8 +104,8 @@ void start_c(long *stack) {
     } action = {.handler = on_sigbus, .flags = 0x04000000 /* SA_RESTORER */, .restorer = 0};
     check(sys6(SYS_rt_sigaction, SIGBUS, (long)&action, (long)&old_action, 8, 0, 0));
 
-    /* Then the pool: found without following a symlink (an O_PATH openat2), its type checked,
-     * that inode opened through /proc/self/fd, and locked only while it is mapped and read. */
+    /* Then the pool: its type checked through an O_PATH openat2 (no symlink followed), opened
+     * by a second openat2, and locked only while it is mapped and read. */
     struct {
         unsigned long long flags, mode, resolve;
     } how = {.flags = O_PATH | O_CLOEXEC, .resolve = 0x04 /* RESOLVE_NO_SYMLINKS */};
@@ -113,11 +113,10 @@ void start_c(long *stack) {
     check(handle);
     check(sys(SYS_fstat, handle, &pool_stat, 0));
     if (!S_ISREG(pool_stat.st_mode)) sys(SYS_exit_group, 1, 0, 0);
-    char link[32] = "/proc/self/fd/";
-    link[14] = (char)('0' + handle % 10); /* the handle is a small fd: 3 to 9 here */
-    long fd = sys(SYS_openat, AT_FDCWD, link, O_RDONLY | O_CLOEXEC);
-    check(fd);
     sys(SYS_close, handle, 0, 0);
+    how.flags = O_RDONLY | O_CLOEXEC;
+    long fd = sys6(SYS_openat2, AT_FDCWD, (long)pool, (long)&how, sizeof how, 0, 0);
+    check(fd);
     struct flock lock = {.l_type = F_RDLCK, .l_whence = SEEK_SET};
     check(sys(SYS_fcntl, fd, F_OFD_SETLK, &lock));
     check(sys(SYS_fstat, fd, &pool_stat, 0));

@@ -163,21 +163,15 @@ fn the_pool_lock_is_taken_only_after_the_netns_and_netlink_work() {
     }
     // The lock ends with the close of the pool's fd. Nothing but fcntl (debug builds check the
     // fd), the stat and the mapping happens under it: every syscall is traced, stderr included.
-    // The pool is found with an O_PATH openat2 (no symlink followed), then that very inode is
-    // opened for reading through /proc/self/fd.
-    let returned = |line: &&str| line.rsplit("= ").next().map(str::trim).map(String::from);
-    let handle = lines[..lock]
-        .iter()
-        .rev()
-        .find(|l| l.contains("openat2(") && l.contains(pool.to_str().unwrap()) && l.contains("O_PATH"))
-        .and_then(returned)
-        .unwrap_or_else(|| panic!("pool not found with O_PATH before the lock:\n{trace}"));
+    // The pool is checked through an O_PATH openat2 (no symlink followed), then opened for
+    // reading by a second openat2: that descriptor is the one locked.
     let pool_fd = lines[..lock]
         .iter()
         .rev()
-        .find(|l| l.contains(&format!("openat(AT_FDCWD, \"/proc/self/fd/{handle}\"")))
-        .and_then(returned)
-        .unwrap_or_else(|| panic!("pool not reopened before the lock:\n{trace}"));
+        .find(|l| l.contains("openat2(") && l.contains(pool.to_str().unwrap()) && !l.contains("O_PATH"))
+        .and_then(|l| l.rsplit("= ").next())
+        .map(str::trim)
+        .unwrap_or_else(|| panic!("pool not opened before the lock:\n{trace}"));
     let unlock = lines[lock..]
         .iter()
         .position(|l| l.contains(&format!("close({pool_fd})")))

