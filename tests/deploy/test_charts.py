@@ -403,6 +403,46 @@ class Images(unittest.TestCase):
         self.assertEqual(pins["ghcr.io/azure/azure-ipoib-ipam-cni-webhook"], APP_VERSION)
 
 
+# The values that are groups of settings; every other value (a map such as nodeSelector too) is
+# one setting.
+GROUPS = {"image", "network", "webhook", "webhook.image", "webhook.metrics", "installCNIBinary",
+          "installCNIBinary.image"}
+
+
+def keys(values, prefix=""):
+    """The settings of a values tree, as dotted paths."""
+    for key, value in values.items():
+        path = prefix + key
+        if isinstance(value, dict) and path in GROUPS:
+            yield from keys(value, path + ".")
+        else:
+            yield path
+
+
+def chart_values(chart):
+    with open(os.path.join(ROOT, "charts", chart, "values.yaml")) as f:
+        return yaml.safe_load(f)
+
+
+class Documented(unittest.TestCase):
+    def test_the_go_originals_keys_all_exist(self):
+        self.assertEqual(set(keys(go_original_values())) - set(keys(chart_values(WEBHOOK_CHART))), set())
+
+    def test_every_value_is_in_the_readmes_tables(self):
+        with open(os.path.join(ROOT, "README.md")) as f:
+            readme = f.read()
+        section = readme[readme.index("### With Helm"):]
+        section = section[:section.index("\n## ")]
+        # The first cell of each table row: the value's name.
+        rows = [line.split(" | ", 1)[0] for line in section.splitlines() if line.startswith("| `")]
+        for chart in (PLUGIN_CHART, WEBHOOK_CHART):
+            for path in keys(chart_values(chart)):
+                parent, _, leaf = path.rpartition(".")
+                named = any(f"`{path}`" in row or (parent and f"`{parent}." in row and
+                                                   (f"`.{leaf}`" in row or f"`{parent}.*`" in row)) for row in rows)
+                self.assertTrue(named, f"{chart}: {path} is in no row of the README's values tables")
+
+
 class DeployAgrees(unittest.TestCase):
     def test_deploy_is_the_charts_render(self):
         result = subprocess.run([sys.executable, os.path.join(ROOT, "charts", "render-deploy.py"), "--check"],
