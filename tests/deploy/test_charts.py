@@ -367,6 +367,7 @@ class WebhookValues(unittest.TestCase):
             ({"webhook": {"logLevel": "loud"}}, "/webhook/logLevel"),
             ({"webhook": {"bindAddress": "8080"}}, "/webhook/bindAddress"),
             ({"webhook": {"metrics": {"scrape": True}}}, "webhook.metrics.scrape needs a host:port"),
+            ({"webhook": {"bindAddress": "127.0.0.1:8080"}}, "is loopback: DRANet (hostNetwork) reaches it only with hostNetwork: true"),
         ]:
             with self.subTest(values=values):
                 with self.assertRaises(HelmError) as caught:
