@@ -1,6 +1,7 @@
 //! The plugin's image (deploy/Dockerfile), built with podman offline and run the way the
 //! DaemonSet's init container runs it: the host's CNI bin dir bind-mounted at
-//! /host/opt/cni/bin. The plugin must land there byte-identical and 0755.
+//! /host/opt/cni/bin, uid 0 with no capabilities and a read-only root. The plugin must land there
+//! byte-identical and 0755.
 // Test code: indexing, unwrapping and panicking are how a test fails.
 #![allow(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 

@@ -44,6 +44,9 @@ cargo publish --dry-run -p kvp-core --allow-dirty
 step "deploy/: every manifest validates; every embedded CNI config passes check-config"
 "${IPOIB_VENV:-/opt/azure-ipoib-venv}/bin/python3" tests/deploy/validate_manifests.py "$bin" deploy
 
+step "charts/: helm lint, renders validated like deploy/, every value honoured, deploy/ is their render"
+"${IPOIB_VENV:-/opt/azure-ipoib-venv}/bin/python3" tests/deploy/test_charts.py "$bin"
+
 step "kvp-core for thumbv7em-none-eabi (no_std, no alloc)"
 cargo build -p kvp-core --target thumbv7em-none-eabi
 

@@ -62,3 +62,8 @@ if ! "$venv/bin/kubernetes-validate" --version >/dev/null 2>&1; then
     python3 -m venv "$venv"
     "$venv/bin/pip" install -q --disable-pip-version-check 'kubernetes-validate>=1.31,<2'
 fi
+# helm-python-sdk (PyPI) carries libhelm, Helm v4's engine, as a shared library: the chart tests
+# (tests/deploy/test_charts.py) and charts/render-deploy.py render and lint with it, offline.
+if ! "$venv/bin/python3" -c 'import helm_python.chart' >/dev/null 2>&1; then
+    "$venv/bin/pip" install -q --disable-pip-version-check 'helm-python-sdk>=0.2.2,<0.3'
+fi

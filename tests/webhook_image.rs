@@ -1,13 +1,17 @@
 //! The webhook's image (deploy/webhook/Dockerfile), built with podman offline and run the way
-//! the DRANet sidecar runs it: a non-root user, a read-only root, the socket directory shared
-//! (an emptyDir there, a host directory here) and /var/lib/hyperv mounted read-only. It must
-//! answer over the socket and remove it when stopped.
+//! its manifests run it: a non-root user, a read-only root, the socket directory shared and
+//! /var/lib/hyperv mounted read-only. It must answer over the socket and remove it when stopped.
+//! In its own pod (deploy/webhook/daemonset.yaml), the socket directory is a root-owned host
+//! directory, which the init container `--prepare-socket-dir` gives to the webhook's group, with
+//! no capabilities at all.
 
 // Test code: indexing, unwrapping and panicking are how a test fails (the workspace lints deny
 // them in library code only).
 #![allow(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use ipoib_test_support::podman::{Podman, ULIMITS};
@@ -69,4 +73,90 @@ fn webhook_image_serves_as_the_dranet_sidecar_does() {
     let log = logs();
     assert!(log.contains("SIGTERM: stopped accepting") && log.contains("status=200"), "{log}");
     podman.checked(&["rm", &name]);
+}
+
+/// The securityContext every container of deploy/webhook/daemonset.yaml has, as podman flags:
+/// no capabilities, no privilege escalation, a read-only root (podman's default seccomp profile
+/// is on, as RuntimeDefault is).
+const LOCKED: [&str; 4] = ["--cap-drop=all", "--security-opt", "no-new-privileges", "--read-only"];
+
+#[test]
+fn webhook_image_runs_non_root_in_its_own_pod() {
+    const TEST: &str = "webhook_image_runs_non_root_in_its_own_pod";
+    if !needs_root(TEST) {
+        return;
+    }
+    let Some(podman) = Podman::new("webhook-own-pod") else { return };
+    let image = podman.build_image("deploy/webhook/Dockerfile", &[(webhook_path().as_path(), "azure-ipoib-webhook")]);
+    let dir = TempDir::new("webhook-own-pod");
+    // As kubelet creates a DirectoryOrCreate hostPath: root-owned, 0755.
+    let sockets = dir.path("dranet");
+    std::fs::create_dir_all(&sockets).unwrap();
+    std::fs::set_permissions(&sockets, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::os::unix::fs::chown(&sockets, Some(0), Some(0)).unwrap();
+    let hyperv = dir.path("hyperv");
+    std::fs::create_dir_all(&hyperv).unwrap();
+    let pool = hyperv.join(".kvp_pool_0");
+    sample_pool(&pool, "172.16.1.2");
+    std::fs::set_permissions(&pool, std::fs::Permissions::from_mode(0o604)).unwrap();
+
+    let socket_volume = format!("{}:/var/run/dranet", sockets.display());
+    let pool_volume = format!("{}:/var/lib/hyperv:ro", hyperv.display());
+    let bind = "--bind-address=unix:///var/run/dranet/webhook.sock";
+    let run = |name: &str, user: &str, detach: bool, args: &[&str]| {
+        let mut all = vec!["run", "--name", name, "--network", "none", "--user", user];
+        all.push(if detach { "-d" } else { "--rm" });
+        all.extend(LOCKED);
+        all.extend(ULIMITS);
+        all.extend(["-v", &socket_volume, "-v", &pool_volume, &image, "/webhook"]);
+        all.extend(args);
+        podman.command().args(&all).output().unwrap()
+    };
+    let serve = ["--kvp-path=/var/lib/hyperv/.kvp_pool_0", bind];
+    let name = format!("ipoib-webhook-own-{}", std::process::id());
+
+    // Without the init container, the non-root webhook cannot create its socket.
+    let denied = run(&format!("{name}-denied"), "65532:65532", false, &serve);
+    let stderr = String::from_utf8_lossy(&denied.stderr);
+    assert!(!denied.status.success() && stderr.contains("Permission denied"), "{denied:?}");
+
+    // The init container: uid 0, the webhook's gid, no capabilities.
+    let prepared = run(&format!("{name}-prepare"), "0:65532", false, &["--prepare-socket-dir", bind]);
+    assert!(prepared.status.success(), "{prepared:?}");
+    let meta = std::fs::metadata(&sockets).unwrap();
+    assert_eq!((meta.uid(), meta.gid(), meta.mode() & 0o7777), (0, 65532, 0o770));
+
+    let started = run(&name, "65532:65532", true, &serve);
+    assert!(started.status.success(), "{started:?}");
+    let socket = sockets.join("webhook.sock");
+    let waited = Instant::now();
+    while !socket.exists() && waited.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let logs =
+        || String::from_utf8_lossy(&podman.command().args(["logs", &name]).output().unwrap().stderr).into_owned();
+    assert!(socket.exists(), "no socket after 20 s: {}", logs());
+    let meta = std::fs::metadata(&socket).unwrap();
+    assert_eq!((meta.uid(), meta.gid(), meta.mode() & 0o777), (65532, 65532, 0o660));
+    // DRANet (root, privileged) dials it.
+    let reply = curl_unix(&socket, "POST", "/GetProfileConfig", Some(&profile_request(NIC_IB, "")));
+    assert_eq!((reply.status, reply.body.as_str()), (200, r#"{"interface":{"addresses":["172.16.1.2/16"]}}"#));
+    // Any other user of the node cannot even reach the socket; one given the group can.
+    assert!(!curl_as(&socket, "1000", "1000").success(), "a stranger reached the socket");
+    assert!(curl_as(&socket, "1000", "65532").success(), "a member of the webhook's group could not connect");
+
+    podman.checked(&["stop", "-t", "10", &name]);
+    assert!(!socket.exists(), "the socket outlived the container");
+    podman.checked(&["rm", &name]);
+}
+
+/// `curl /health` over the socket as `uid` with the one group `gid` and no capabilities.
+fn curl_as(socket: &Path, uid: &str, gid: &str) -> std::process::ExitStatus {
+    Command::new("setpriv")
+        .args(["--reuid", uid, "--regid", gid, "--clear-groups", "--bounding-set=-all", "--no-new-privs"])
+        .args(["curl", "-sf", "-o", "/dev/null", "--max-time", "5", "--unix-socket"])
+        .arg(socket)
+        .arg("http://localhost/health")
+        .status()
+        .unwrap()
 }

@@ -124,10 +124,12 @@ impl Podman {
     }
 
     /// Runs `image` once (its entrypoint, plus `args`) with `host_dir` bind-mounted at `target`,
-    /// as a DaemonSet's hostPath volume would be.
+    /// as a DaemonSet's hostPath volume would be, and with deploy/'s securityContext for an
+    /// installer: uid 0, no capabilities, no privilege escalation, a read-only root.
     pub fn run_with_host_dir(&self, image: &str, host_dir: &Path, target: &str, args: &[&str]) -> Output {
         let volume = format!("{}:{target}", host_dir.display());
-        let mut all = vec!["run", "--rm", "--network", "none"];
+        let mut all = vec!["run", "--rm", "--network", "none", "--user", "0:0"];
+        all.extend(["--cap-drop=all", "--security-opt", "no-new-privileges", "--read-only"]);
         all.extend(ULIMITS);
         all.extend(["-v", &volume, image]);
         all.extend(args);

@@ -36,6 +36,9 @@ DRANet profile-provider webhook: answers a NIC's IPoIB address from the Hyper-V 
   --log-level LEVEL       error, warn, info (one line per request) or debug (default info)
   --kvp-cache-ttl D       accepted for the Go original's manifests and ignored: the pool is
                           read on every request
+  --prepare-socket-dir    give the --bind-address socket's directory to this process's group
+                          (mode 0770) and exit: for a root init container with no capabilities,
+                          so that the webhook itself can run as a non-root user of that group
 ";
 
 /// Where to listen.
@@ -96,11 +99,15 @@ pub enum Parsed {
     Run(Config),
     /// Print [`USAGE`] and exit 0.
     Help,
+    /// Prepare the unix socket's directory for a non-root webhook, then exit
+    /// (`--prepare-socket-dir`, see [`crate::listen::prepare_socket_dir`]).
+    PrepareSocketDir(Config),
 }
 
 /// Parses the arguments after the program name; the error is one line for the user.
 pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Parsed, String> {
     let mut config = Config::default();
+    let mut prepare = false;
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         let Some(flag) = arg.strip_prefix("--").or_else(|| arg.strip_prefix('-')) else {
@@ -112,6 +119,13 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Parsed, String> 
         };
         if name == "help" || name == "h" {
             return Ok(Parsed::Help);
+        }
+        if name == "prepare-socket-dir" {
+            if inline.is_some() {
+                return Err("--prepare-socket-dir takes no value".into());
+            }
+            prepare = true;
+            continue;
         }
         let value = match inline.or_else(|| args.next()) {
             Some(value) => value,
@@ -132,7 +146,11 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Parsed, String> 
             _ => return Err(format!("flag provided but not defined: -{name}")),
         }
     }
-    Ok(Parsed::Run(config))
+    match (prepare, &config.bind) {
+        (false, _) => Ok(Parsed::Run(config)),
+        (true, Bind::Unix(_)) => Ok(Parsed::PrepareSocketDir(config)),
+        (true, Bind::Tcp(_)) => Err("--prepare-socket-dir needs a unix:// --bind-address".into()),
+    }
 }
 
 fn bind(value: &str) -> Result<Bind, String> {
@@ -168,6 +186,7 @@ mod tests {
         match parse(args.iter().map(|s| s.to_string()))? {
             Parsed::Run(c) => Ok(c),
             Parsed::Help => Err("help".into()),
+            Parsed::PrepareSocketDir(_) => Err("prepare".into()),
         }
     }
 
@@ -192,6 +211,8 @@ mod tests {
         assert_eq!((c.lock_timeout, c.log_level), (Duration::from_millis(10), Level::Warn));
         assert_eq!(run(&["--bind-address", ":8080"]).unwrap().bind, Bind::Tcp(":8080".into()));
         assert_eq!(run(&["-h"]), Err("help".into()));
+        let prepare = parse(["--prepare-socket-dir", "--bind-address=unix:///run/x/w.sock"].map(String::from));
+        assert!(matches!(prepare, Ok(Parsed::PrepareSocketDir(c)) if c.bind == Bind::Unix("/run/x/w.sock".into())));
     }
 
     #[test]
@@ -206,6 +227,8 @@ mod tests {
             &["--log-level=loud"],
             &["--profile"],
             &["stray"],
+            &["--prepare-socket-dir"],
+            &["--prepare-socket-dir=true", "--bind-address=unix:///run/x/w.sock"],
         ] {
             assert!(run(args).is_err(), "{args:?}");
         }

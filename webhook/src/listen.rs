@@ -1,5 +1,6 @@
 //! Opening the listening socket: TCP, or a unix socket file that this process owns (mode 0660,
-//! parent directory created, a stale file from a previous run replaced, removed on exit).
+//! parent directory created, a stale file from a previous run replaced, removed on exit); and
+//! preparing a root-owned socket directory for a webhook that runs as non-root.
 
 use std::fs;
 use std::io;
@@ -7,6 +8,7 @@ use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use nix::sys::stat::{umask, Mode};
+use nix::unistd::{chown, getegid};
 use tokio::net::{TcpListener, UnixListener};
 
 use crate::flags::Bind;
@@ -14,6 +16,10 @@ use crate::flags::Bind;
 /// Mode of the socket file: DRANet's container (same pod, same user or group) may connect,
 /// nobody else on the node.
 pub const SOCKET_MODE: u32 = 0o660;
+
+/// Mode of the socket's directory after [`prepare_socket_dir`]: its owner (root) and the
+/// webhook's group may create and remove sockets there, nobody else may even look.
+pub const SOCKET_DIR_MODE: u32 = 0o770;
 
 /// A listening socket.
 pub enum Listener {
@@ -91,4 +97,22 @@ fn remove_stale(path: &Path) -> io::Result<()> {
         ));
     }
     fs::remove_file(path)
+}
+
+/// Gives the directory of a unix `bind` to this process's group, mode [`SOCKET_DIR_MODE`], and
+/// returns it; creates it if missing.
+///
+/// Kubelet creates a hostPath directory root-owned, mode 0755, and fsGroup does not apply to
+/// hostPath volumes, so a non-root webhook could not create its socket there. This runs first, in
+/// an init container as uid 0 with the webhook's gid and no capabilities at all: the owner of a
+/// file may give it to one of its own groups and set its mode without CAP_CHOWN or CAP_FOWNER.
+pub fn prepare_socket_dir(bind: &Bind) -> io::Result<PathBuf> {
+    let Bind::Unix(path) = bind else {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "--prepare-socket-dir needs a unix:// --bind-address"));
+    };
+    let dir = path.parent().unwrap_or(Path::new("/"));
+    fs::create_dir_all(dir)?;
+    chown(dir, None, Some(getegid())).map_err(io::Error::from)?;
+    fs::set_permissions(dir, fs::Permissions::from_mode(SOCKET_DIR_MODE))?;
+    Ok(dir.to_path_buf())
 }

@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use azure_ipoib_webhook::flags::{self, Parsed};
+use azure_ipoib_webhook::listen;
 
 fn main() -> ExitCode {
     match flags::parse(std::env::args().skip(1)) {
@@ -10,6 +11,24 @@ fn main() -> ExitCode {
             print!("{}", flags::USAGE);
             ExitCode::SUCCESS
         }
+        Ok(Parsed::PrepareSocketDir(config)) => match listen::prepare_socket_dir(&config.bind) {
+            Ok(dir) => {
+                eprintln!(
+                    "azure-ipoib-webhook: level=info prepared {} for group {} (mode {:o})",
+                    dir.display(),
+                    nix::unistd::getegid(),
+                    listen::SOCKET_DIR_MODE
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!(
+                    "azure-ipoib-webhook: level=error cannot prepare the socket directory of {}: {e}",
+                    config.bind
+                );
+                ExitCode::FAILURE
+            }
+        },
         Ok(Parsed::Run(config)) => match azure_ipoib_webhook::server::run(config) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
