@@ -100,7 +100,7 @@ fn the_validator_enforces_least_privilege() {
         (webhook("--prepare-socket-dir, ", ""), "--prepare-socket-dir"),
         // The old dranet-with-webhook.yaml: the webhook as a sidecar in DRANet's privileged pod.
         (
-            webhook("      containers:\n", "      containers:\n      - name: dranet\n        image: registry.k8s.io/networking/dranet:v1.4.0\n        securityContext: {privileged: true}\n"),
+            webhook("      containers:\n", "      containers:\n      - name: dranet\n        image: gcr.io/k8s-staging-networking/dranet:v1.3.0-29-g1b7c7e5\n        securityContext: {privileged: true}\n"),
             "give the webhook its own pod",
         ),
     ];

@@ -50,6 +50,7 @@ DRANET_PRIVILEGED = ("DRANet moves NICs between network namespaces, loads eBPF a
 PRIVILEGED_BY_DESIGN = {
     "registry.k8s.io/networking/dranet": DRANET_PRIVILEGED,
     "ghcr.io/google/dranet": DRANET_PRIVILEGED,
+    "gcr.io/k8s-staging-networking/dranet": DRANET_PRIVILEGED,
 }
 POD_KINDS = {"Pod", "Deployment", "DaemonSet", "StatefulSet", "ReplicaSet", "Job", "CronJob"}
 NETWORKS_ANNOTATION = "k8s.v1.cni.cncf.io/networks"
