@@ -5,7 +5,7 @@
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 
-use ipoib_test_support::cli::{run_cli, Run};
+use ipoib_test_support::cli::{run_cli, run_cli_within, Run};
 use ipoib_test_support::plugin::*;
 use ipoib_test_support::root::{can_run, needs_root, root, tool};
 
@@ -179,6 +179,38 @@ fn check_config_decodes_as_add_does() {
     assert!(err.contains("not valid JSON"), "{err}");
     let err = cli(&["check-config", dir.path("missing.conf").to_str().unwrap()]).fails(1).to_string();
     assert!(err.contains("missing.conf") && err.contains("hint:"), "{err}");
+}
+
+/// Issue 17: check-config FILE reads a regular file only, and at most the 4 MiB that stdin may
+/// carry: a FIFO, a symlink to `/dev/zero` or a directory is refused at once, a long file
+/// without reading it all, and its name is printed escaped.
+#[test]
+fn check_config_refuses_what_is_not_a_bounded_regular_file() {
+    let dir = TempDir::new("cli-check-special");
+    let fifo = dir.path("fifo.conf");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap();
+    let zero = dir.path("zero.conf");
+    std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
+    let long = dir.path("long.conf");
+    std::fs::write(&long, vec![b' '; (4 << 20) + 1]).unwrap();
+    let escaped = dir.path("\x1b[2J.conf");
+    std::fs::create_dir(&escaped).unwrap();
+    let limit = std::time::Duration::from_secs(10);
+    for (path, says) in [
+        (&fifo, "is a FIFO, not a regular file"),
+        (&zero, "is a character device, not a regular file"),
+        (&long, "long.conf is larger than 4 MiB"),
+        (&escaped, "\\u{1b}[2J.conf: is a directory, not a regular file"),
+    ] {
+        let run = run_cli_within(&plugin_path(), &["check-config", path.to_str().unwrap()], limit)
+            .unwrap_or_else(|| panic!("check-config {} still running after {limit:?}", path.display()));
+        let err = run.fails(1);
+        assert!(err.contains(says) && err.contains("hint:"), "{}: {err}", path.display());
+        assert!(!err.contains('\x1b'), "{err:?}");
+    }
+    // Exactly at the limit: read and decoded (and refused as JSON).
+    std::fs::write(&long, vec![b' '; 4 << 20]).unwrap();
+    assert!(cli(&["check-config", long.to_str().unwrap()]).fails(1).contains("ADD would fail"));
 }
 
 #[test]
