@@ -7,6 +7,7 @@
 //! same kvp-core resolution, re-run on every request, so an answer is never staler than the pool.
 //!
 //! Modules, in the order a request meets them: [`server`] (listeners, limits, signals),
+//! [`request_clock`] and [`write_deadline`] (the read and write deadlines on each connection),
 //! [`routes`] (paths and methods), [`request`] (the body decoder, fuzzed), [`lookup`] (the pool
 //! and kvp-core, the one module that calls them), [`answer`] (the one place a lookup failure
 //! becomes an HTTP status), then [`metrics`] and [`log`].
@@ -47,3 +48,5 @@ pub mod request_clock;
 pub mod routes;
 #[cfg(feature = "server")]
 pub mod server;
+#[cfg(feature = "server")]
+pub mod write_deadline;
