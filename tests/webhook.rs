@@ -671,3 +671,48 @@ fn clients_that_never_read_cannot_hold_the_slots() {
     let log = wh.log_text();
     assert!(log.contains("level=warn closed a connection: the client read no part of the answer for 5 s"), "{log}");
 }
+
+/// Issue 17: an answer or a log line quotes at most a bounded slice of what the client sent
+/// (the plugin's rule: 256 bytes, the cut marked), however long the value: serde_json's message,
+/// which quotes the offending string whole, a MAC, a profile, a path.
+#[test]
+fn echoed_values_are_bounded() {
+    let dir = TempDir::new("echo");
+    let pool = dir.path("pool");
+    sample_pool(&pool, "172.16.1.2");
+    let kvp = format!("--kvp-path={}", pool.display());
+    let wh = Webhook::tcp(&dir, &[&kvp, "--profile=ipoib"]);
+    let agent = agent();
+    let long = "x".repeat(60_000);
+    for (body, status, says) in [
+        (format!(r#"{{"device":"{long}"}}"#), 400, "invalid type: string \"xxx"),
+        (format!(r#"{{"config":{{"profile":"ipoib"}},"device":{{"mac_address":"{long}"}}}}"#), 400, "mac_address"),
+        (profile_request(NIC_IB, &long), 404, "is not handled by this provider"),
+    ] {
+        let reply = post(&agent, &wh.url("/GetProfileConfig"), &body);
+        assert_eq!(reply.status, status, "{}", &reply.body[..reply.body.len().min(300)]);
+        assert!(reply.body.len() < 512, "{} bytes echoed: {}", reply.body.len(), &reply.body[..300]);
+        assert!(reply.body.contains(says) && reply.body.contains("bytes)"), "{}", reply.body);
+    }
+    let path = format!("/{}", "p".repeat(10_000));
+    assert_eq!(get(&agent, &wh.url(&path)).status, 404);
+    let log = wh.log_text();
+    let line = log.lines().find(|l| l.contains("status=404") && l.contains("path=/ppp")).expect("a log line");
+    assert!(line.len() < 512 && line.contains("…(10001 bytes)"), "{} bytes: {}", line.len(), &line[..300]);
+    assert!(log.lines().all(|l| l.len() < 1024), "a long log line");
+}
+
+/// Issue 17: an argument that is not UTF-8 is a usage error (exit 2, the usage text), not a
+/// panic; `std::env::args` panicked on it.
+#[test]
+fn a_non_utf8_argument_is_a_usage_error() {
+    use std::os::unix::ffi::OsStrExt;
+    for args in [&[&b"--kvp-path"[..], b"/var/lib/hyperv/\xff"][..], &[b"--profile=\xc3\x28"], &[b"\xff"]] {
+        let args: Vec<&std::ffi::OsStr> = args.iter().map(|a| std::ffi::OsStr::from_bytes(a)).collect();
+        let out = std::process::Command::new(webhook_path()).args(&args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains("is not UTF-8") && err.contains("usage:"), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}
