@@ -18,7 +18,8 @@
 //!   to a pool thread: a few slow clients stall everyone unless the pool grows without bound.
 //! - hyper enforces the limits itself or lets us: a head read timeout, a cap on the head buffer
 //!   (431), a body read through `http_body_util::Limited` (413), graceful shutdown of each
-//!   connection (hyper-util's `GracefulShutdown`).
+//!   connection (hyper-util's `GracefulShutdown`), and a deadline on write progress through the
+//!   stream it is given ([`write_deadline`]).
 //! - It serves any `AsyncRead + AsyncWrite`, so TCP and unix sockets share one code path.
 //! - Both are widely used and maintained (hyper underlies most Rust HTTP stacks), and with only
 //!   the features used here the static binary is about 1 MB, answered its first request about

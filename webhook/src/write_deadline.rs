@@ -50,7 +50,8 @@ pub fn stall<'e>(e: &'e (dyn std::error::Error + 'static)) -> Option<&'e (dyn st
     None
 }
 
-/// A stream whose writes fail with [`Stalled`] once they have waited `timeout` for the socket.
+/// A stream whose writes fail (an error [`stall`] finds) once they have waited `timeout` for the
+/// socket.
 pub struct WriteDeadline<I> {
     inner: I,
     timeout: Duration,
