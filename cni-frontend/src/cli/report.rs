@@ -36,7 +36,7 @@ impl CliError {
     }
 
     /// Writes the error to `stderr`: the message, then the hint on its own line, each with any
-    /// control character escaped (see [`controls`]).
+    /// control character escaped (`escape::controls`).
     pub fn print(&self, stderr: &mut dyn Write) {
         let _ = writeln!(stderr, "{}: {}", super::PLUGIN_NAME, controls(&self.msg));
         if !self.hint.is_empty() {
