@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Runs every fuzz target for a short while and fails if any of them crashes (or fails to build).
 # CI calls it; a crash input is left in fuzz/artifacts/<target>/ (see regressions/README.md).
-# Usage: fuzz/smoke.sh [SECONDS]   (per target; default 15)
+# Usage: fuzz/smoke.sh [SECONDS]   (per target; default 30)
 set -euo pipefail
-secs=${1:-15}
+secs=${1:-30}
 if ! [[ $secs =~ ^[1-9][0-9]*$ ]]; then
     echo "usage: $0 [SECONDS]" >&2
     exit 2

@@ -5,9 +5,9 @@
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 
-use ipoib_test_support::cli::{run_cli, Run};
+use ipoib_test_support::cli::{run_cli, run_cli_within, Run};
 use ipoib_test_support::plugin::*;
-use ipoib_test_support::root::needs_root;
+use ipoib_test_support::root::{can_run, needs_root, root, tool};
 
 const SAMPLE_VALUE: &str = "NUMPAIRS:1|00155D33FF0B:172.16.1.2";
 const IB_HWADDR: &str = "00:00:01:48:fe:80:00:00:00:00:00:00:00:15:5d:ff:fd:33:ff:0b";
@@ -181,6 +181,38 @@ fn check_config_decodes_as_add_does() {
     assert!(err.contains("missing.conf") && err.contains("hint:"), "{err}");
 }
 
+/// Issue 17: check-config FILE reads a regular file only, and at most the 4 MiB that stdin may
+/// carry: a FIFO, a symlink to `/dev/zero` or a directory is refused at once, a long file
+/// without reading it all, and its name is printed escaped.
+#[test]
+fn check_config_refuses_what_is_not_a_bounded_regular_file() {
+    let dir = TempDir::new("cli-check-special");
+    let fifo = dir.path("fifo.conf");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap();
+    let zero = dir.path("zero.conf");
+    std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
+    let long = dir.path("long.conf");
+    std::fs::write(&long, vec![b' '; (4 << 20) + 1]).unwrap();
+    let escaped = dir.path("\x1b[2J.conf");
+    std::fs::create_dir(&escaped).unwrap();
+    let limit = std::time::Duration::from_secs(10);
+    for (path, says) in [
+        (&fifo, "is a FIFO, not a regular file"),
+        (&zero, "is a character device, not a regular file"),
+        (&long, "long.conf is larger than 4 MiB"),
+        (&escaped, "\\u{1b}[2J.conf: is a directory, not a regular file"),
+    ] {
+        let run = run_cli_within(&plugin_path(), &["check-config", path.to_str().unwrap()], limit)
+            .unwrap_or_else(|| panic!("check-config {} still running after {limit:?}", path.display()));
+        let err = run.fails(1);
+        assert!(err.contains(says) && err.contains("hint:"), "{}: {err}", path.display());
+        assert!(!err.contains('\x1b'), "{err:?}");
+    }
+    // Exactly at the limit: read and decoded (and refused as JSON).
+    std::fs::write(&long, vec![b' '; 4 << 20]).unwrap();
+    assert!(cli(&["check-config", long.to_str().unwrap()]).fails(1).contains("ADD would fail"));
+}
+
 #[test]
 fn install_is_atomic_and_idempotent() {
     let dir = TempDir::new("cli-install");
@@ -224,30 +256,12 @@ fn install_races_a_runtime_executing_the_plugin() {
     let dir = TempDir::new("cli-install-race");
     let dest = dir.path("bin");
     std::fs::create_dir(&dest).unwrap();
-    // Two different builds to swap in turn: the plugin, and the plugin with a byte appended.
-    let (a, b) = (dir.path("a"), dir.path("b"));
-    let mut bytes = std::fs::read(plugin_path()).unwrap();
-    std::fs::write(&a, &bytes).unwrap();
-    bytes.push(0);
-    std::fs::write(&b, &bytes).unwrap();
-    for p in [&a, &b] {
-        std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
+    // Two different builds to swap in turn.
+    let (a, b) = two_builds(&dir);
     run_cli(&a, &["install", "--dest", dest.to_str().unwrap()], b"").ok();
     let target = dest.join("azure-ipoib-ipam-cni");
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let runner = {
-        let (stop, target) = (stop.clone(), target.clone());
-        std::thread::spawn(move || {
-            let mut runs = 0;
-            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                let run = run_cli(&target, &["--version"], b"");
-                assert!(run.ok().starts_with("azure-ipoib-ipam-cni "), "run {runs}: {run:#?}");
-                runs += 1;
-            }
-            runs
-        })
-    };
+    let runner = keep_running(&target, &stop);
     for i in 0..40 {
         let source = if i % 2 == 0 { &b } else { &a };
         let out = run_cli(source, &["install", "--dest", dest.to_str().unwrap()], b"").ok().to_string();
@@ -258,6 +272,127 @@ fn install_races_a_runtime_executing_the_plugin() {
     assert!(runs > 0);
     assert_eq!(std::fs::read(&target).unwrap(), std::fs::read(&a).unwrap());
     assert_eq!(entries(&dest), ["azure-ipoib-ipam-cni"], "no temp file left");
+}
+
+/// Issue 17: two installers at once, each pid 1 of its own pid namespace as in two containers
+/// (so they share a pid), the first slowed at `fsync` by strace's fault injection so that the
+/// second runs inside its write-to-rename window. Every round, both succeed, the target is a
+/// whole executable copy of one of the two binaries, no temp file is left, and a loop that keeps
+/// executing the target never fails.
+#[test]
+fn concurrent_installs_from_two_pid_namespaces_leave_a_whole_plugin() {
+    const TEST: &str = "concurrent_installs_from_two_pid_namespaces_leave_a_whole_plugin";
+    if !can_run(TEST, root().and_then(|()| tool("strace", "strace")).and_then(|()| tool("unshare", "util-linux"))) {
+        return;
+    }
+    let dir = TempDir::new("cli-install-pidns");
+    let dest = dir.path("bin");
+    std::fs::create_dir(&dest).unwrap();
+    let (a, b) = two_builds(&dir);
+    let (bytes_a, bytes_b) = (std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+    // A third build, installed before each round, so that both racers have something to replace.
+    let c = dir.path("c");
+    std::fs::write(&c, [&bytes_b[..], b"\0"].concat()).unwrap();
+    std::fs::set_permissions(&c, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let d = dest.to_str().unwrap().to_string();
+    run_cli(&c, &["install", "--dest", &d], b"").ok();
+    let target = dest.join("azure-ipoib-ipam-cni");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let runner = keep_running(&target, &stop);
+    for round in 0..16 {
+        run_cli(&c, &["install", "--dest", &d], b"").ok();
+        let (first, second) = if round % 2 == 0 { (&a, &b) } else { (&b, &a) };
+        // The first waits 200 ms in each fsync; the second starts 40 to 190 ms into that window,
+        // and is slowed as well every other pair of rounds.
+        let slow_first = install_in_pid_namespace(first, &d, true).spawn().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(40 + 30 * (round % 6)));
+        let second = install_in_pid_namespace(second, &d, round % 4 >= 2).output().unwrap();
+        let first = slow_first.wait_with_output().unwrap();
+        for (which, out) in [("first", &first), ("second", &second)] {
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                out.status.success() && stdout.starts_with("installed "),
+                "round {round}, {which} installer: {out:?}"
+            );
+        }
+        let installed = std::fs::read(&target).unwrap();
+        assert!(installed == bytes_a || installed == bytes_b, "round {round}: target is {} bytes", installed.len());
+        assert_eq!(std::fs::metadata(&target).unwrap().permissions().mode() & 0o7777, 0o755, "round {round}");
+        assert_eq!(entries(&dest), ["azure-ipoib-ipam-cni"], "round {round}: a temp file was left");
+        assert!(run_cli(&target, &["--version"], b"").ok().starts_with("azure-ipoib-ipam-cni "));
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    assert!(runner.join().expect("every exec of the target succeeded") > 0);
+}
+
+/// `binary install --dest dest` as pid 1 of a new pid namespace, under strace that delays each
+/// `fsync` by 200 ms when `slow`.
+fn install_in_pid_namespace(binary: &Path, dest: &str, slow: bool) -> std::process::Command {
+    let mut command = std::process::Command::new("strace");
+    command.args(["-f", "-qq", "-o", "/dev/null", "-e", "trace=fsync"]);
+    if slow {
+        command.args(["-e", "inject=fsync:delay_enter=200000"]);
+    }
+    command.args(["unshare", "--pid", "--fork", "--mount-proc"]).arg(binary).args(["install", "--dest", dest]);
+    command.env_clear().env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
+    command
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    command
+}
+
+/// Issue 17: a temp file is removed for its age, never for the pid in its name, and only once no
+/// installer can still be writing it.
+#[test]
+fn install_removes_only_stale_temp_files() {
+    let dir = TempDir::new("cli-install-stale");
+    let dest = dir.path("bin");
+    std::fs::create_dir(&dest).unwrap();
+    let stale = dest.join(".azure-ipoib-ipam-cni.tmp-1");
+    let busy = dest.join(".azure-ipoib-ipam-cni.tmp-0123456789abcdef");
+    let unrelated = dest.join("host-device");
+    for path in [&stale, &busy, &unrelated] {
+        std::fs::write(path, b"partial").unwrap();
+    }
+    let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    for path in [&stale, &unrelated] {
+        std::fs::File::options().write(true).open(path).unwrap().set_modified(hour_ago).unwrap();
+    }
+    cli(&["install", "--dest", dest.to_str().unwrap()]).ok();
+    assert_eq!(
+        entries(&dest),
+        [".azure-ipoib-ipam-cni.tmp-0123456789abcdef", "azure-ipoib-ipam-cni", "host-device"],
+        "the hour-old temp file goes; another installer's fresh one and other files stay"
+    );
+}
+
+/// Two different builds in `dir`: the plugin, and the plugin with a byte appended.
+fn two_builds(dir: &TempDir) -> (std::path::PathBuf, std::path::PathBuf) {
+    let (a, b) = (dir.path("a"), dir.path("b"));
+    let mut bytes = std::fs::read(plugin_path()).unwrap();
+    std::fs::write(&a, &bytes).unwrap();
+    bytes.push(0);
+    std::fs::write(&b, &bytes).unwrap();
+    for p in [&a, &b] {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    (a, b)
+}
+
+/// A thread that executes `target --version` until `stop`, asserting each run succeeds; joins
+/// to the number of runs.
+fn keep_running(target: &Path, stop: &std::sync::Arc<std::sync::atomic::AtomicBool>) -> std::thread::JoinHandle<usize> {
+    let (stop, target) = (stop.clone(), target.to_path_buf());
+    std::thread::spawn(move || {
+        let mut runs = 0;
+        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            let run = run_cli(&target, &["--version"], b"");
+            assert!(run.ok().starts_with("azure-ipoib-ipam-cni "), "run {runs}: {run:#?}");
+            runs += 1;
+        }
+        runs
+    })
 }
 
 fn entries(dir: &Path) -> Vec<String> {

@@ -7,7 +7,7 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 
-use ipoib_test_support::cli::{run_cli, Run};
+use ipoib_test_support::cli::{run_cli, run_cli_within, Run};
 use ipoib_test_support::plugin::*;
 
 /// `ip link`'s spelling of mlx5_0 port 1's IPoIB address; its MAC is 00155D33FF0B.
@@ -79,6 +79,24 @@ impl FakeNode {
     }
 
     fn doctor(&self, extra: &[&str]) -> Run {
+        let args = self.doctor_args(extra);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let run = run_cli(&plugin_path(), &args, b"");
+        assert!(!run.stderr.contains("panicked"), "{run:#?}");
+        run
+    }
+
+    /// `doctor`, which must finish within 10 s.
+    fn doctor_in_time(&self, extra: &[&str]) -> Run {
+        let args = self.doctor_args(extra);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let limit = std::time::Duration::from_secs(10);
+        let run = run_cli_within(&plugin_path(), &args, limit).expect("doctor finishes within 10 s");
+        assert!(!run.stderr.contains("panicked"), "{run:#?}");
+        run
+    }
+
+    fn doctor_args(&self, extra: &[&str]) -> Vec<String> {
         let roots = [
             ("--path", self.pool()),
             ("--sys", self.root("sys")),
@@ -92,10 +110,14 @@ impl FakeNode {
             args.push(path.display().to_string());
         }
         args.extend(extra.iter().map(|s| s.to_string()));
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let run = run_cli(&plugin_path(), &args, b"");
-        assert!(!run.stderr.contains("panicked"), "{run:#?}");
-        run
+        args
+    }
+
+    /// A FIFO at `rel`, which no one ever writes.
+    fn fifo(&self, rel: &str) {
+        let path = self.root(rel);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        nix::unistd::mkfifo(&path, nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap();
     }
 }
 
@@ -238,4 +260,46 @@ fn broken_cni_config() {
     assert!(failure.contains("ipam.kvpPath"), "{failure}");
     assert!(hint_after(&run, failure).contains("check-config"));
     line(&run, "ok", "00-ib.conflist");
+}
+
+/// Issue 17: a FIFO wherever doctor reads a file (a process's `comm`, a port's GID, a netdev's
+/// `type`, a config in `net.d`) is reported or skipped, never waited on.
+#[test]
+fn fifos_where_files_are_expected_do_not_hang() {
+    let node = FakeNode::healthy("doctor-fifo");
+    node.fifo("proc/999/comm");
+    node.fifo("sys/class/infiniband/mlx5_1/ports/1/gids/0");
+    node.fifo("sys/class/net/ib9/type");
+    node.fifo("etc/cni/net.d/30-ib.conf");
+    for json in [false, true] {
+        let run = node.doctor_in_time(if json { &["--json"] } else { &[] });
+        assert_eq!(run.exit, 0, "warnings only: {run:#?}");
+        if json {
+            continue;
+        }
+        line(&run, "ok", "hv_kvp_daemon");
+        let port = line(&run, "warning", "mlx5_1 port 1");
+        assert!(port.contains("gids/0: is a FIFO, not a regular file"), "{port}");
+        let conf = line(&run, "warning", "30-ib.conf");
+        assert!(conf.contains("cannot read: is a FIFO, not a regular file"), "{conf}");
+        assert!(!run.stdout.contains("ib9"), "a netdev whose type cannot be read is not IPoIB: {}", run.stdout);
+    }
+}
+
+/// Issue 17: a name taken from the node reaches the terminal escaped, never as a raw escape
+/// sequence: here two InfiniBand devices and a config whose names hold ESC and BEL.
+#[test]
+fn names_from_the_node_are_escaped() {
+    let node = FakeNode::healthy("doctor-escape");
+    node.file("sys/class/infiniband/mlx5_\x1b[2J/ports/1/gids/0", "not a gid\n");
+    fs::create_dir_all(node.root("sys/class/infiniband/mlx5_\x1b]0;title\x07/ports/1")).unwrap();
+    fs::create_dir_all(node.root("etc/cni/net.d/40-\x1b[31m.conf")).unwrap();
+    let run = node.doctor_in_time(&[]);
+    assert!(!run.stdout.contains('\x1b') && !run.stdout.contains('\x07'), "raw control characters: {:?}", run.stdout);
+    let malformed = line(&run, "warning", "mlx5_\\u{1b}[2J port 1");
+    assert!(malformed.contains("/sys/class/infiniband/mlx5_\\u{1b}[2J/ports/1/gids/0: "), "{malformed}");
+    line(&run, "warning", "mlx5_\\u{1b}]0;title\\u{7} port 1");
+    assert!(line(&run, "warning", "40-\\u{1b}[31m.conf").contains("is a directory"), "{}", run.stdout);
+    let json: serde_json::Value = serde_json::from_str(&node.doctor_in_time(&["--json"]).stdout).unwrap();
+    assert!(json.to_string().contains("mlx5_\\\\u{1b}[2J"), "{json}");
 }

@@ -13,3 +13,15 @@ mod webhook_checks;
 const TARGETS: [(&str, replay::Check); 1] = [("profile_request", webhook_checks::profile_request)];
 
 replay_tests!(TARGETS);
+
+/// Issue 17: serde_json's error text quotes the offending string whole, so a 400 echoed up to the
+/// 64 KiB body; the target's own property ("error too long") found it in a 20 s run.
+#[test]
+fn issue_17_a_long_string_of_the_wrong_type_is_quoted_bounded() {
+    let input = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../fuzz/regressions/profile_request/long-string-of-the-wrong-type"),
+    )
+    .unwrap();
+    webhook_checks::profile_request(&input);
+}

@@ -58,7 +58,7 @@ step "miri: the heap arena's unsafe code"
 # the tests above run it for real.
 cargo +nightly miri test -p cni-frontend --lib --target x86_64-unknown-linux-gnu sys::arena
 
-step "fuzz smoke (${FUZZ_SECONDS:-10} s per target)"
-fuzz/smoke.sh "${FUZZ_SECONDS:-10}"
+step "fuzz smoke (${FUZZ_SECONDS:-30} s per target)"
+fuzz/smoke.sh "${FUZZ_SECONDS:-30}"
 
 step "all passed"

@@ -639,3 +639,113 @@ fn sigterm_does_not_wait_out_a_long_lock_wait() {
     assert!(wh.log_text().contains("connections still open after 10s"), "{}", wh.log_text());
     drop(writer);
 }
+
+/// Issue 17: clients that pipeline requests and never read the answers fill their sockets and
+/// then hold their slots, hyper waiting to write; the write deadline closes them, so with every
+/// slot of `--max-connections=3` held that way (and one more waiting) a new client is served
+/// within the deadline plus a margin.
+#[test]
+fn clients_that_never_read_cannot_hold_the_slots() {
+    const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
+    let dir = TempDir::new("nonreaders");
+    let pool = dir.path("pool");
+    sample_pool(&pool, "172.16.1.2");
+    let kvp = format!("--kvp-path={}", pool.display());
+    let wh = Webhook::tcp(&dir, &[&kvp, "--max-connections=3", "--log-level=warn"]);
+    let done = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let (tx, stalled) = std::sync::mpsc::channel();
+        for _ in 0..4 {
+            let (wh, tx, done) = (&wh, tx.clone(), &done);
+            s.spawn(move || {
+                let mut stream = wh.connect().unwrap();
+                let Stream::Tcp(tcp) = &stream else { unreachable!() };
+                tcp.set_write_timeout(Some(Duration::from_millis(500))).unwrap();
+                // /metrics: a few KiB per answer, so the buffers fill after a few thousand.
+                let batch = b"GET /metrics HTTP/1.1\r\nHost: w\r\n\r\n".repeat(64);
+                let started = Instant::now();
+                let mut sent = 0usize;
+                // Until the server stops reading (its writes blocked), or 30 s.
+                while started.elapsed() < Duration::from_secs(30) {
+                    match stream.write(&batch) {
+                        Ok(n) => sent += n,
+                        Err(_) => break,
+                    }
+                }
+                tx.send(sent).unwrap();
+                // Never read; hold the socket until the test ends.
+                while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                drop(stream);
+            });
+        }
+        // Three fill their slots and stall; the fourth waits in the backlog, unserved.
+        for _ in 0..3 {
+            let sent = stalled.recv_timeout(Duration::from_secs(40)).expect("a non-reader stalls");
+            assert!(sent > 0);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        let t = Instant::now();
+        let mut client = wh.connect().unwrap();
+        client.set_read_timeout(Some(WRITE_TIMEOUT + Duration::from_secs(10)));
+        client.write_all(&raw_post("/GetProfileConfig", &profile_request(NIC_IB, ""))).unwrap();
+        let reply = read_reply(&mut client);
+        let waited = t.elapsed();
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        println!("served {waited:?} after connecting");
+        assert_eq!(reply.map(|r| r.body), Some(ANSWER.to_string()), "waited {waited:?}; {}", wh.log_text());
+        assert!(
+            waited < WRITE_TIMEOUT + Duration::from_secs(3),
+            "served {waited:?} after connecting, behind clients that never read"
+        );
+        assert!(waited > Duration::from_secs(1), "served at once ({waited:?}): the non-readers held no slot");
+    });
+    let log = wh.log_text();
+    assert!(log.contains("level=warn closed a connection: the client read no part of the answer for 5 s"), "{log}");
+}
+
+/// Issue 17: an answer or a log line quotes at most a bounded slice of what the client sent
+/// (the plugin's rule: 256 bytes, the cut marked), however long the value: serde_json's message,
+/// which quotes the offending string whole, a MAC, a profile, a path.
+#[test]
+fn echoed_values_are_bounded() {
+    let dir = TempDir::new("echo");
+    let pool = dir.path("pool");
+    sample_pool(&pool, "172.16.1.2");
+    let kvp = format!("--kvp-path={}", pool.display());
+    let wh = Webhook::tcp(&dir, &[&kvp, "--profile=ipoib"]);
+    let agent = agent();
+    let long = "x".repeat(60_000);
+    for (body, status, says) in [
+        (format!(r#"{{"device":"{long}"}}"#), 400, "invalid type: string \"xxx"),
+        (format!(r#"{{"config":{{"profile":"ipoib"}},"device":{{"mac_address":"{long}"}}}}"#), 400, "mac_address"),
+        (profile_request(NIC_IB, &long), 404, "is not handled by this provider"),
+    ] {
+        let reply = post(&agent, &wh.url("/GetProfileConfig"), &body);
+        assert_eq!(reply.status, status, "{}", &reply.body[..reply.body.len().min(300)]);
+        assert!(reply.body.len() < 512, "{} bytes echoed: {}", reply.body.len(), &reply.body[..300]);
+        assert!(reply.body.contains(says) && reply.body.contains("bytes)"), "{}", reply.body);
+    }
+    let path = format!("/{}", "p".repeat(10_000));
+    assert_eq!(get(&agent, &wh.url(&path)).status, 404);
+    let log = wh.log_text();
+    let line = log.lines().find(|l| l.contains("status=404") && l.contains("path=/ppp")).expect("a log line");
+    assert!(line.len() < 512 && line.contains("…(10001 bytes)"), "{} bytes: {}", line.len(), &line[..300]);
+    assert!(log.lines().all(|l| l.len() < 1024), "a long log line");
+}
+
+/// Issue 17: an argument that is not UTF-8 is a usage error (exit 2, the usage text), not a
+/// panic; `std::env::args` panicked on it.
+#[test]
+fn a_non_utf8_argument_is_a_usage_error() {
+    use std::os::unix::ffi::OsStrExt;
+    for args in [&[&b"--kvp-path"[..], b"/var/lib/hyperv/\xff"][..], &[b"--profile=\xc3\x28"], &[b"\xff"]] {
+        let args: Vec<&std::ffi::OsStr> = args.iter().map(|a| std::ffi::OsStr::from_bytes(a)).collect();
+        let out = std::process::Command::new(webhook_path()).args(&args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains("is not UTF-8") && err.contains("usage:"), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}

@@ -38,3 +38,42 @@ pub fn run_cli(binary: &Path, args: &[&str], stdin: &[u8]) -> Run {
     let Outcome { exit, stdout, stderr } = run_command(command, stdin);
     Run { exit, stdout, stderr }
 }
+
+/// [`run_cli`] with nothing on stdin that must finish within `limit`: `None`, the child killed,
+/// when it has not (for a test that a command never hangs).
+pub fn run_cli_within(binary: &Path, args: &[&str], limit: std::time::Duration) -> Option<Run> {
+    use std::io::Read;
+    use std::process::Stdio;
+    let mut child = Command::new(binary)
+        .args(args)
+        .env_clear()
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {}: {e}", binary.display()));
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = pipe.read_to_string(&mut text);
+            text
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().expect("stdout")));
+    let stderr = drain(Box::new(child.stderr.take().expect("stderr")));
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for the CLI") {
+            break Some(status);
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    let (stdout, stderr) = (stdout.join().expect("stdout"), stderr.join().expect("stderr"));
+    status.map(|status| Run { exit: status.code().unwrap_or(-1), stdout, stderr })
+}

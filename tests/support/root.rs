@@ -28,3 +28,18 @@ pub fn root() -> Result<(), String> {
         uid => Err(format!("needs root; euid is {uid}")),
     }
 }
+
+/// `Ok` when `program` is an executable on `PATH`; the error names the package to install.
+pub fn tool(program: &str, package: &str) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt;
+    let found = std::env::var_os("PATH").is_some_and(|path| {
+        std::env::split_paths(&path).any(|dir| {
+            std::fs::metadata(dir.join(program)).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+    });
+    if found {
+        Ok(())
+    } else {
+        Err(format!("{program} is not on PATH (tests/setup.sh installs {package})"))
+    }
+}

@@ -2,9 +2,12 @@
 //! `flag` package accepts `-name=value`, `--name=value`, `-name value` and `--name value`.
 //! (lexopt and clap read a single dash as short options, hence these few lines by hand.)
 
+use std::ffi::OsString;
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
+
+use cni_frontend::shown::Shown;
 
 use crate::log::Level;
 
@@ -104,14 +107,34 @@ pub enum Parsed {
     PrepareSocketDir(Config),
 }
 
-/// Parses the arguments after the program name; the error is one line for the user.
+/// Parses the arguments after the program name as the OS passed them: an argument that is not
+/// UTF-8 is a usage error, never a panic (`std::env::args` panics on one).
+pub fn parse_os<I: IntoIterator<Item = OsString>>(args: I) -> Result<Parsed, String> {
+    let args = args
+        .into_iter()
+        .enumerate()
+        .map(|(at, arg)| {
+            arg.into_string().map_err(|arg| {
+                format!(
+                    "argument {} ({:?}) is not UTF-8: every flag and value must be UTF-8 text",
+                    at + 1,
+                    Shown::os(&arg)
+                )
+            })
+        })
+        .collect::<Result<Vec<String>, String>>()?;
+    parse(args)
+}
+
+/// Parses the arguments after the program name; the error is one line for the user, quoting
+/// at most a bounded slice of any argument ([`Shown`]).
 pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Parsed, String> {
     let mut config = Config::default();
     let mut prepare = false;
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         let Some(flag) = arg.strip_prefix("--").or_else(|| arg.strip_prefix('-')) else {
-            return Err(format!("unexpected argument {arg:?}: every setting is a flag"));
+            return Err(format!("unexpected argument {:?}: every setting is a flag", Shown::new(&arg)));
         };
         let (name, inline) = match flag.split_once('=') {
             Some((name, value)) => (name, Some(value.to_string())),
@@ -129,7 +152,7 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Parsed, String> 
         }
         let value = match inline.or_else(|| args.next()) {
             Some(value) => value,
-            None => return Err(format!("flag needs an argument: -{name}")),
+            None => return Err(format!("flag needs an argument: -{}", Shown::new(name))),
         };
         match name {
             "bind-address" => config.bind = bind(&value)?,
@@ -143,7 +166,7 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Parsed, String> 
             "max-connections" => config.max_connections = number(name, &value, 1, 65_536)?,
             "log-level" => config.log_level = value.parse()?,
             "kvp-cache-ttl" => {}
-            _ => return Err(format!("flag provided but not defined: -{name}")),
+            _ => return Err(format!("flag provided but not defined: -{}", Shown::new(name))),
         }
     }
     match (prepare, &config.bind) {
@@ -156,13 +179,16 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Parsed, String> 
 fn bind(value: &str) -> Result<Bind, String> {
     if let Some(path) = value.strip_prefix("unix://") {
         if !path.starts_with('/') {
-            return Err(format!("--bind-address {value:?}: a unix socket path must be absolute (unix:///path.sock)"));
+            return Err(format!(
+                "--bind-address {:?}: a unix socket path must be absolute (unix:///path.sock)",
+                Shown::new(value)
+            ));
         }
         return Ok(Bind::Unix(PathBuf::from(path)));
     }
     match value.rsplit_once(':') {
         Some((_, port)) if port.parse::<u16>().is_ok() => Ok(Bind::Tcp(value.to_string())),
-        _ => Err(format!("--bind-address {value:?}: expected host:port, :port or unix:///path.sock")),
+        _ => Err(format!("--bind-address {:?}: expected host:port, :port or unix:///path.sock", Shown::new(value))),
     }
 }
 
@@ -174,7 +200,7 @@ fn number<T: std::str::FromStr + PartialOrd + fmt::Display>(
 ) -> Result<T, String> {
     match value.parse::<T>() {
         Ok(n) if n >= min && n <= max => Ok(n),
-        _ => Err(format!("--{name} {value:?}: expected a whole number from {min} to {max}")),
+        _ => Err(format!("--{name} {:?}: expected a whole number from {min} to {max}", Shown::new(value))),
     }
 }
 
@@ -213,6 +239,18 @@ mod tests {
         assert_eq!(run(&["-h"]), Err("help".into()));
         let prepare = parse(["--prepare-socket-dir", "--bind-address=unix:///run/x/w.sock"].map(String::from));
         assert!(matches!(prepare, Ok(Parsed::PrepareSocketDir(c)) if c.bind == Bind::Unix("/run/x/w.sock".into())));
+    }
+
+    #[test]
+    fn non_utf8_is_a_usage_error_and_echoes_are_bounded() {
+        use std::os::unix::ffi::OsStringExt;
+        let args = [OsString::from("--kvp-path"), OsString::from_vec(b"/p\xff".to_vec())];
+        let e = parse_os(args).unwrap_err();
+        assert_eq!(e, "argument 2 (\"/p\u{fffd}\") is not UTF-8: every flag and value must be UTF-8 text");
+        assert!(matches!(parse_os([OsString::from("-h")]), Ok(Parsed::Help)));
+        let long = format!("--{}", "x".repeat(100_000));
+        let e = run(&[&long, "1"]).unwrap_err();
+        assert!(e.len() < 400 && e.ends_with("…(100000 bytes)"), "{e}");
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! same kvp-core resolution, re-run on every request, so an answer is never staler than the pool.
 //!
 //! Modules, in the order a request meets them: [`server`] (listeners, limits, signals),
+//! [`request_clock`] and [`write_deadline`] (the read and write deadlines on each connection),
 //! [`routes`] (paths and methods), [`request`] (the body decoder, fuzzed), [`lookup`] (the pool
 //! and kvp-core, the one module that calls them), [`answer`] (the one place a lookup failure
 //! becomes an HTTP status), then [`metrics`] and [`log`].
@@ -17,7 +18,8 @@
 //!   to a pool thread: a few slow clients stall everyone unless the pool grows without bound.
 //! - hyper enforces the limits itself or lets us: a head read timeout, a cap on the head buffer
 //!   (431), a body read through `http_body_util::Limited` (413), graceful shutdown of each
-//!   connection (hyper-util's `GracefulShutdown`).
+//!   connection (hyper-util's `GracefulShutdown`), and a deadline on write progress through the
+//!   stream it is given ([`write_deadline`]).
 //! - It serves any `AsyncRead + AsyncWrite`, so TCP and unix sockets share one code path.
 //! - Both are widely used and maintained (hyper underlies most Rust HTTP stacks), and with only
 //!   the features used here the static binary is about 1 MB, answered its first request about
@@ -47,3 +49,5 @@ pub mod request_clock;
 pub mod routes;
 #[cfg(feature = "server")]
 pub mod server;
+#[cfg(feature = "server")]
+pub mod write_deadline;

@@ -27,7 +27,10 @@ impl FromStr for Level {
             "warn" | "warning" => Ok(Level::Warn),
             "info" => Ok(Level::Info),
             "debug" => Ok(Level::Debug),
-            _ => Err(format!("--log-level {s:?}: expected error, warn, info or debug")),
+            _ => Err(format!(
+                "--log-level {:?}: expected error, warn, info or debug",
+                cni_frontend::shown::Shown::new(s)
+            )),
         }
     }
 }

@@ -6,7 +6,7 @@ use azure_ipoib_webhook::flags::{self, Parsed};
 use azure_ipoib_webhook::listen;
 
 fn main() -> ExitCode {
-    match flags::parse(std::env::args().skip(1)) {
+    match flags::parse_os(std::env::args_os().skip(1)) {
         Ok(Parsed::Help) => {
             print!("{}", flags::USAGE);
             ExitCode::SUCCESS

@@ -3,14 +3,16 @@
 //!
 //! Only `device.mac_address` and `config.profile` matter here; every other field, known to
 //! DRANet or not, is ignored, so a newer DRANet that adds fields keeps working.
+//!
+//! Errors quote the client's input (the MAC text, serde_json's message, which quotes the
+//! offending value whole: up to the 64 KiB body) only as the plugin's rule allows:
+//! [`cni_frontend::shown`], at most 256 bytes with the cut marked.
 
 use std::fmt;
 
+use cni_frontend::shown::Shown;
 use kvp_core::{HwAddr, HwAddrError};
 use serde::Deserialize;
-
-/// The longest MAC text quoted back in an error: a 20-byte address is 59 characters.
-const MAX_QUOTED: usize = 64;
 
 #[derive(Deserialize)]
 struct Wire {
@@ -46,7 +48,8 @@ pub struct ProfileRequest {
 pub enum MacProblem {
     /// Absent, null or empty.
     Missing,
-    /// Not 6 or 20 bytes of colon hex; carries the text (cut to 64 characters) and why.
+    /// Not 6 or 20 bytes of colon hex; carries the text and why (Display shows a bounded
+    /// slice of the text).
     Malformed(String, HwAddrError),
 }
 
@@ -54,7 +57,7 @@ impl fmt::Display for MacProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             MacProblem::Missing => f.write_str("device.mac_address is required"),
-            MacProblem::Malformed(text, e) => write!(f, "device.mac_address {text:?}: {e}"),
+            MacProblem::Malformed(text, e) => write!(f, "device.mac_address {:?}: {e}", Shown::new(text)),
         }
     }
 }
@@ -72,7 +75,23 @@ impl fmt::Display for DecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             DecodeError::NotAnObject => f.write_str("request body is not a ProfileRequest: not a JSON object"),
-            DecodeError::Json(e) => write!(f, "request body is not a ProfileRequest: {e}"),
+            DecodeError::Json(e) => write!(f, "request body is not a ProfileRequest: {}", BoundedJsonError(e)),
+        }
+    }
+}
+
+/// serde_json's message with what it quotes bounded by [`Shown`], then its position.
+struct BoundedJsonError<'a>(&'a serde_json::Error);
+
+impl fmt::Display for BoundedJsonError<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let e = self.0;
+        let whole = e.to_string();
+        // serde_json appends " at line L column C" when it knows the position.
+        let position = format!(" at line {} column {}", e.line(), e.column());
+        match whole.strip_suffix(&position).filter(|_| e.line() > 0) {
+            Some(message) => write!(f, "{}{position}", Shown::new(message)),
+            None => write!(f, "{}", Shown::new(&whole)),
         }
     }
 }
@@ -90,19 +109,10 @@ pub fn decode(body: &[u8]) -> Result<ProfileRequest, DecodeError> {
     let wire: Wire = serde_json::from_slice(body).map_err(DecodeError::Json)?;
     let mac = match wire.device.and_then(|d| d.mac_address).filter(|m| !m.is_empty()) {
         None => Err(MacProblem::Missing),
-        Some(text) => HwAddr::parse_text(text.as_bytes()).map_err(|e| MacProblem::Malformed(quoted(text), e)),
+        Some(text) => HwAddr::parse_text(text.as_bytes()).map_err(|e| MacProblem::Malformed(text, e)),
     };
     let profile = wire.config.and_then(|c| c.profile).unwrap_or_default();
     Ok(ProfileRequest { mac, profile })
-}
-
-/// `text`, cut to at most [`MAX_QUOTED`] characters.
-fn quoted(mut text: String) -> String {
-    if let Some((at, _)) = text.char_indices().nth(MAX_QUOTED) {
-        text.truncate(at);
-        text.push('…');
-    }
-    text
 }
 
 #[cfg(test)]
@@ -137,10 +147,24 @@ mod tests {
         let body = format!(r#"{{"device":{{"mac_address":"{long}"}}}}"#);
         let problem = decode(body.as_bytes()).unwrap().mac.unwrap_err();
         let text = problem.to_string();
-        assert!(text.len() < 140, "{text}");
+        assert!(text.len() < 400 && text.contains("xxx\"…(500 bytes): "), "{text}");
         assert!(matches!(
             decode(br#"{"device":{"mac_address":"00:15"}}"#).unwrap().mac,
             Err(MacProblem::Malformed(..))
         ));
+    }
+
+    #[test]
+    fn json_errors_quote_a_bounded_slice_and_keep_the_position() {
+        let long = "x".repeat(60_000);
+        for body in [format!(r#"{{"device":"{long}"}}"#), format!(r#"{{"config":"{long}","device":{{}}}}"#)] {
+            let text = decode(body.as_bytes()).unwrap_err().to_string();
+            assert!(text.len() < 400, "{} bytes: {}", text.len(), &text[..400]);
+            assert!(text.contains("invalid type: string \"xxx"), "{text}");
+            assert!(text.contains("bytes) at line 1 column"), "{text}");
+        }
+        let short = decode(br#"{"device":5}"#).unwrap_err().to_string();
+        assert!(short.ends_with("invalid type: integer `5`, expected struct Device at line 1 column 11"), "{short}");
+        assert!(decode(b"").unwrap_err().to_string().contains("EOF"));
     }
 }

@@ -25,6 +25,7 @@ use serde::Serialize;
 
 use crate::answer;
 use cni_frontend::pool_file::PoolReader;
+use cni_frontend::shown::Shown;
 
 use crate::flags::Config;
 use crate::log::{Level, Log};
@@ -171,7 +172,8 @@ impl App {
         let started = Instant::now();
         let route = Route::of(req.uri().path());
         let method = req.method().clone();
-        let other_path = (route == Route::Other).then(|| req.uri().path().chars().take(100).collect::<String>());
+        // The log names an unknown path as the plugin's rule shows any outside value.
+        let other_path = (route == Route::Other).then(|| Shown::new(req.uri().path()).to_string());
         let mut mac = None;
         let reply = match route {
             Route::Other => Reply::text(StatusCode::NOT_FOUND, "no such endpoint"),
@@ -228,8 +230,9 @@ impl App {
                 return Reply::text(
                     StatusCode::NOT_FOUND,
                     format_args!(
-                        "profile {:?} is not handled by this provider (it serves {profile:?})",
-                        request.profile.chars().take(64).collect::<String>()
+                        "profile {:?} is not handled by this provider (it serves {:?})",
+                        Shown::new(&request.profile),
+                        Shown::new(profile)
                     ),
                 );
             }

@@ -19,6 +19,7 @@ use crate::listen::{self, Listener};
 use crate::log::Level;
 use crate::request_clock::Clocked;
 use crate::routes::{App, READ_TIMEOUT};
+use crate::write_deadline::{self, WriteDeadline, WRITE_TIMEOUT};
 
 /// How long in-flight requests get to finish after SIGTERM.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -107,21 +108,30 @@ async fn accept(listener: &Listener) -> io::Result<Conn> {
     }
 }
 
-/// Serves one connection on the event loop; the permit goes when it closes.
+/// Serves one connection on the event loop; the permit goes when it closes. Reads are bounded
+/// by [`READ_TIMEOUT`] (hyper's head timeout and the handler's body deadline), writes by
+/// [`WRITE_TIMEOUT`] without progress ([`WriteDeadline`]).
 fn spawn<I>(io: I, http: &http1::Builder, graceful: &GracefulShutdown, app: &Arc<App>, permit: OwnedSemaphorePermit)
 where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    let log = *app.log();
     let app = Arc::clone(app);
     let (io, clock) = Clocked::new(io);
+    let io = WriteDeadline::new(io, WRITE_TIMEOUT);
     let service = service_fn(move |req| {
         let (app, clock) = (Arc::clone(&app), Arc::clone(&clock));
         async move { Ok::<_, Infallible>(app.handle(req, &clock).await) }
     });
     let conn = graceful.watch(http.serve_connection(TokioIo::new(io), service));
     tokio::spawn(async move {
-        // A client that goes away or times out is its own business.
-        let _ = conn.await;
+        // A client that goes away or times out is its own business; one that stops reading
+        // its answers is worth a line, as a refused connection is.
+        if let Err(e) = conn.await {
+            if let Some(stall) = write_deadline::stall(&e) {
+                log.line(Level::Warn, format_args!("closed a connection: {stall}"));
+            }
+        }
         drop(permit);
     });
 }

@@ -9,7 +9,8 @@ use std::ffi::OsStr;
 use std::io::{Read, Write};
 use std::path::Path;
 
-use super::escape::{json_string, text};
+use super::escape::{self, json_string, text};
+use super::node_file::{self, NodeFileError};
 use super::report::CliError;
 use super::PLUGIN_NAME;
 use crate::cni::json::Value;
@@ -145,6 +146,10 @@ fn check_netconf(input: &[u8], at: &str, dirs: &AllowedDirs) -> Result<Decoded, 
     Ok(Decoded { path: at.to_string(), summary })
 }
 
+fn too_large(name: &str) -> CliError {
+    CliError::new(format!("{name} is larger than {} MiB", MAX_STDIN >> 20), "a CNI config is a few KiB")
+}
+
 fn problem(path: &str, msg: &str) -> Problem {
     Problem { path: path.to_string(), msg: msg.to_string() }
 }
@@ -166,13 +171,22 @@ pub fn run(
         ("stdin".to_string(), input)
     } else {
         let path = Path::new(file);
-        let input = std::fs::read(path).map_err(|e| {
-            CliError::new(format!("cannot read {}: {e}", path.display()), "check the path and its permissions")
+        let name = escape::path(path);
+        // As stdin: at most MAX_STDIN bytes, and never a FIFO or a device that would block or
+        // never end.
+        let input = node_file::read_at_most(path, MAX_STDIN).map_err(|e| match e {
+            NodeFileError::TooLarge(_) => too_large(&name),
+            NodeFileError::NotRegular(_) => {
+                CliError::new(format!("cannot read {name}: {e}"), "give a regular file, or `-` and the config on stdin")
+            }
+            NodeFileError::Io(_) => {
+                CliError::new(format!("cannot read {name}: {e}"), "check the path and its permissions")
+            }
         })?;
-        (path.display().to_string(), input)
+        (name, input)
     };
     if input.len() > MAX_STDIN {
-        return Err(CliError::new(format!("{name} is larger than 4 MiB"), "a CNI config is a few KiB"));
+        return Err(too_large(&name));
     }
     match check(&input, &dirs_from_env()) {
         Ok(decoded) => {
@@ -185,7 +199,8 @@ pub fn run(
         Err(problems) => {
             for p in &problems {
                 let at = if p.path.is_empty() { String::new() } else { format!(" {}", p.path) };
-                let _ = writeln!(stderr, "{name}{at}: {}", p.msg);
+                // The decoder's message may quote a config value: escaped, like everything printed.
+                let _ = writeln!(stderr, "{name}{at}: {}", escape::controls(&p.msg));
             }
             Err(CliError::new(
                 format!("{name}: {} problem(s); ADD would fail with this config", problems.len()),

@@ -2,7 +2,9 @@
 //! is not ok carries a one-line hint. Exit 0 when nothing fails.
 //!
 //! Every root it reads (`/sys`, `/proc`, `/etc/cni`, the pool, the CNI bin dir) comes from the
-//! options, so tests run the whole list on fake trees.
+//! options, so tests run the whole list on fake trees. Every file in them is read through
+//! [`node_file`] (never blocking on a FIFO, regular files only, bounded), and every name taken
+//! from them is printed escaped.
 
 use std::fs;
 use std::io::{Read, Write};
@@ -13,11 +15,11 @@ use std::time::{Duration, Instant, SystemTime};
 
 use super::args::DoctorOptions;
 use super::check_config;
-use super::escape::{json_string, text};
+use super::escape::{self, controls, json_string, text};
+use super::node_file;
 use super::pool::{mac_of_link_address, mac_of_port_gid, Snapshot};
 use super::report::CliError;
 use super::PLUGIN_NAME;
-use crate::run::MAX_STDIN;
 
 /// How a check came out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,9 +83,10 @@ pub fn run(options: &DoctorOptions, stdout: &mut dyn Write) -> Result<i32, CliEr
 fn plain(list: &Checklist) -> String {
     let mut out = String::new();
     for c in &list.0 {
-        out.push_str(&format!("{:<8} {}: {}\n", c.status.as_str(), c.subject, c.message));
+        let (subject, message) = (controls(&c.subject), controls(&c.message));
+        out.push_str(&format!("{:<8} {subject}: {message}\n", c.status.as_str()));
         if c.status != Status::Ok && !c.hint.is_empty() {
-            out.push_str(&format!("{:<8} hint: {}\n", "", c.hint));
+            out.push_str(&format!("{:<8} hint: {}\n", "", controls(&c.hint)));
         }
     }
     out.push_str(&format!(
@@ -119,7 +122,7 @@ fn json(list: &Checklist) -> String {
 }
 
 fn check_pool(path: &Path, list: &mut Checklist) -> Option<Snapshot> {
-    let subject = format!("pool {}", path.display());
+    let subject = format!("pool {}", escape::path(path));
     let meta = match fs::metadata(path) {
         Ok(meta) => meta,
         Err(e) => {
@@ -211,7 +214,7 @@ fn check_daemon(proc_root: &Path, list: &mut Checklist) {
     let entries = match fs::read_dir(proc_root) {
         Ok(entries) => entries,
         Err(e) => {
-            let msg = format!("cannot scan {}: {e}", proc_root.display());
+            let msg = format!("cannot scan {}: {e}", escape::path(proc_root));
             list.add(Status::Warning, "hv_kvp_daemon", msg, "is /proc mounted?");
             return;
         }
@@ -228,17 +231,22 @@ fn check_daemon(proc_root: &Path, list: &mut Checklist) {
         None => list.add(
             Status::Failure,
             "hv_kvp_daemon",
-            format!("not running (no process of that name in {})", proc_root.display()),
+            format!("not running (no process of that name in {})", escape::path(proc_root)),
             "install hyperv-daemons and run `systemctl enable --now hv-kvp-daemon`; without it the pool goes stale",
         ),
     }
 }
 
-/// A small text file (sysfs attribute, `comm`), or `None`.
+/// A small text file (sysfs attribute, `comm`), or `None` (not readable, not a regular file,
+/// not UTF-8).
 fn read_small(path: &Path) -> Option<String> {
-    let mut text = String::new();
-    fs::File::open(path).ok()?.take(4096).read_to_string(&mut text).ok()?;
-    Some(text)
+    read_text(path).ok()
+}
+
+/// A text file through [`node_file::read`], or why it cannot be read.
+fn read_text(path: &Path) -> Result<String, String> {
+    let bytes = node_file::read(path).map_err(|e| e.to_string())?;
+    String::from_utf8(bytes).map_err(|_| "is not UTF-8 text".to_string())
 }
 
 fn sorted_entries(dir: &Path) -> Option<Vec<(String, PathBuf)>> {
@@ -268,19 +276,18 @@ fn check_ports(sys: &Path, snapshot: Option<&Snapshot>, list: &mut Checklist) {
             ports += 1;
             let subject = format!("{device} port {port}");
             let gid_path = port_path.join("gids/0");
-            let Some(gid) = read_small(&gid_path) else {
-                list.add(
-                    Status::Warning,
-                    subject,
-                    format!("cannot read {}", gid_path.display()),
-                    "is the port up? `ibstat`",
-                );
-                continue;
+            let gid = match read_text(&gid_path) {
+                Ok(gid) => gid,
+                Err(e) => {
+                    let msg = format!("cannot read {}: {e}", escape::path(&gid_path));
+                    list.add(Status::Warning, subject, msg, "is the port up? `ibstat`");
+                    continue;
+                }
             };
             let (mac, guid) = match mac_of_port_gid(gid.as_bytes()) {
                 Ok(found) => found,
                 Err(e) => {
-                    let msg = format!("{}: {e}", gid_path.display());
+                    let msg = format!("{}: {e}", escape::path(&gid_path));
                     list.add(Status::Warning, subject, msg, "the port has no GID yet; is it up? `ibstat`");
                     continue;
                 }
@@ -295,7 +302,7 @@ fn check_ports(sys: &Path, snapshot: Option<&Snapshot>, list: &mut Checklist) {
         list.add(
             Status::Warning,
             "InfiniBand ports",
-            format!("none under {}", ib_dir.display()),
+            format!("none under {}", escape::path(&ib_dir)),
             "not an InfiniBand VM size, or the mlx5_ib driver is not loaded (`lsmod | grep mlx5_ib`)",
         );
     }
@@ -316,7 +323,7 @@ fn check_netdevs(sys: &Path, snapshot: Option<&Snapshot>, list: &mut Checklist) 
             let parent = netdevs
                 .iter()
                 .find(|(_, p)| attr(p, "ifindex") == iflink)
-                .map_or_else(|| format!("ifindex {}", iflink.unwrap_or_default()), |(n, _)| n.clone());
+                .map_or_else(|| format!("ifindex {}", text(iflink.unwrap_or_default().as_bytes())), |(n, _)| n.clone());
             list.add(
                 Status::Warning,
                 subject,
@@ -339,10 +346,10 @@ fn check_netdevs(sys: &Path, snapshot: Option<&Snapshot>, list: &mut Checklist) 
 
 fn check_installed(bin_dir: &Path, list: &mut Checklist) {
     let path = bin_dir.join(PLUGIN_NAME);
-    let subject = format!("installed plugin {}", path.display());
+    let subject = format!("installed plugin {}", escape::path(&path));
     let install_hint = format!(
         "run `{PLUGIN_NAME} install --dest {}`, or deploy the DaemonSet (kubectl apply -k deploy/)",
-        bin_dir.display()
+        escape::path(bin_dir)
     );
     let meta = match fs::metadata(&path) {
         Ok(meta) => meta,
@@ -354,8 +361,13 @@ fn check_installed(bin_dir: &Path, list: &mut Checklist) {
     if meta.permissions().mode() & 0o111 == 0 {
         return list.add(Status::Failure, subject, "is not executable", install_hint);
     }
-    let installed = fs::read(&path);
     let this = std::env::current_exe().and_then(fs::read);
+    // One byte more than this binary is enough to tell that the installed one differs.
+    let limit = this.as_ref().map_or(node_file::MAX_READ, |b| b.len().saturating_add(1));
+    let installed = match node_file::read_at_most(&path, limit) {
+        Err(node_file::NodeFileError::TooLarge(_)) => Ok(Vec::new()),
+        other => other,
+    };
     match (installed, this) {
         (Ok(a), Ok(b)) if a == b => {
             list.ok(subject, format!("present, executable, identical to this binary ({})", super::VERSION))
@@ -410,14 +422,26 @@ fn check_configs(cni_etc: &Path, list: &mut Checklist) {
     for dir in [cni_etc.join("net.d"), cni_etc.join("multus/net.d")] {
         for (_, path) in sorted_entries(&dir).unwrap_or_default() {
             let is_config = path.extension().is_some_and(|e| e == "conf" || e == "conflist" || e == "json");
-            let Some(bytes) = is_config.then(|| read_bounded(&path)).flatten() else {
+            if !is_config {
                 continue;
+            }
+            let subject = format!("CNI config {}", escape::path(&path));
+            let bytes = match node_file::read(&path) {
+                Ok(bytes) => bytes,
+                Err(e) => {
+                    list.add(
+                        Status::Warning,
+                        subject,
+                        format!("cannot read: {e}"),
+                        "the runtime reads every .conf, .conflist and .json file here: make it a readable regular file, or remove it",
+                    );
+                    continue;
+                }
             };
             if memchr::memmem::find(&bytes, PLUGIN_NAME.as_bytes()).is_none() {
                 continue;
             }
             found += 1;
-            let subject = format!("CNI config {}", path.display());
             match check_config::check(&bytes, &check_config::dirs_from_env()) {
                 Ok(decoded) => {
                     let summary: Vec<String> = decoded.into_iter().map(|d| d.summary).collect();
@@ -429,7 +453,7 @@ fn check_configs(cni_etc: &Path, list: &mut Checklist) {
                         .map(|p| if p.path.is_empty() { p.msg.clone() } else { format!("{}: {}", p.path, p.msg) })
                         .collect();
                     let hint =
-                        format!("ADD fails with this config; run `{PLUGIN_NAME} check-config {}`", path.display());
+                        format!("ADD fails with this config; run `{PLUGIN_NAME} check-config {}`", escape::path(&path));
                     list.add(Status::Failure, subject, text.join("; "), hint);
                 }
             }
@@ -440,15 +464,9 @@ fn check_configs(cni_etc: &Path, list: &mut Checklist) {
             "CNI configs",
             format!(
                 "none under {} or {} uses {PLUGIN_NAME} (Multus and network-operator keep theirs in the API server)",
-                cni_etc.join("net.d").display(),
-                cni_etc.join("multus/net.d").display()
+                escape::path(&cni_etc.join("net.d")),
+                escape::path(&cni_etc.join("multus/net.d"))
             ),
         );
     }
-}
-
-fn read_bounded(path: &Path) -> Option<Vec<u8>> {
-    let mut bytes = Vec::new();
-    fs::File::open(path).ok()?.take(MAX_STDIN as u64).read_to_end(&mut bytes).ok()?;
-    Some(bytes)
 }

@@ -5,8 +5,14 @@
 //!
 //! JSON strings cannot hold raw bytes, so `--json` carries the same escaped text inside a JSON
 //! string (the byte 0xff is the six characters `\xff`, written `"\\xff"` in JSON).
+//!
+//! Names taken from the node (sysfs and `/proc` entries, files in `net.d`, the paths built from
+//! them) go through [`text`] or [`path`] where a message is made; [`controls`] guards each line
+//! as it is printed, so no raw escape reaches the terminal either way.
 
 use std::fmt::Write;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
 
 /// `bytes` as printable text (see the module doc).
 pub fn text(bytes: &[u8]) -> String {
@@ -15,13 +21,7 @@ pub fn text(bytes: &[u8]) -> String {
         for c in chunk.valid().chars() {
             match c {
                 '\\' => out.push_str("\\\\"),
-                '\n' => out.push_str("\\n"),
-                '\t' => out.push_str("\\t"),
-                '\r' => out.push_str("\\r"),
-                c if c.is_control() => {
-                    let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
-                }
-                c => out.push(c),
+                c => push_printable(&mut out, c),
             }
         }
         for byte in chunk.invalid() {
@@ -29,6 +29,40 @@ pub fn text(bytes: &[u8]) -> String {
         }
     }
     out
+}
+
+/// A path as printable text: [`text`] of its bytes. Every path the CLI prints goes through
+/// this, since the names in it come from the node (sysfs, `/proc`, `net.d`).
+pub fn path(path: &Path) -> String {
+    text(path.as_os_str().as_bytes())
+}
+
+/// `line` with its control characters escaped as [`text`] escapes them, and nothing else
+/// changed: the last guard before a message reaches a terminal, so that a value that missed
+/// [`text`] still cannot move the cursor, recolour the screen or start a second line. Text that
+/// went through [`text`] holds no control character, so it passes unchanged.
+pub fn controls(line: &str) -> String {
+    if !line.chars().any(char::is_control) {
+        return line.to_string();
+    }
+    let mut out = String::with_capacity(line.len() + 8);
+    for c in line.chars() {
+        push_printable(&mut out, c);
+    }
+    out
+}
+
+/// Pushes `c`, escaped when it is a control character.
+fn push_printable(out: &mut String, c: char) {
+    match c {
+        '\n' => out.push_str("\\n"),
+        '\t' => out.push_str("\\t"),
+        '\r' => out.push_str("\\r"),
+        c if c.is_control() => {
+            let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+        }
+        c => out.push(c),
+    }
 }
 
 /// Appends `s` to `out` as a JSON string, quotes included.
@@ -80,6 +114,15 @@ mod tests {
         assert_eq!(text("é\u{1f600}".as_bytes()), "é\u{1f600}");
         assert_eq!(text(b"a\xffb\xc3"), "a\\xffb\\xc3");
         assert_eq!(text(b"back\\slash\n\x1b[31m"), "back\\\\slash\\n\\u{1b}[31m");
+    }
+
+    #[test]
+    fn controls_escapes_control_characters_only() {
+        assert_eq!(controls("mlx5_0 port 1: ok \\x41"), "mlx5_0 port 1: ok \\x41");
+        assert_eq!(controls("a\x1b[2Jb\nc\u{9b}"), "a\\u{1b}[2Jb\\nc\\u{9b}");
+        let escaped = text(b"x\x1b\xff\\");
+        assert_eq!(controls(&escaped), escaped);
+        assert_eq!(path(Path::new("/sys/\x1b[31m")), "/sys/\\u{1b}[31m");
     }
 
     #[test]

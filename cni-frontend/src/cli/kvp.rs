@@ -5,7 +5,7 @@ use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-use super::escape::{json_array, json_object, text};
+use super::escape::{self, json_array, json_object, text};
 use super::pool::Snapshot;
 use super::report::CliError;
 
@@ -43,9 +43,10 @@ pub fn run(
         return Ok(0);
     }
     for key in &missing {
-        let _ = writeln!(stderr, "{}: key {key:?} is not in KVP pool {}", super::PLUGIN_NAME, path.display());
+        let _ = writeln!(stderr, "{}: key {key:?} is not in KVP pool {}", super::PLUGIN_NAME, escape::path(path));
     }
-    let hint = format!("keys are case-sensitive; `{} kvp --path {}` lists them", super::PLUGIN_NAME, path.display());
+    let hint =
+        format!("keys are case-sensitive; `{} kvp --path {}` lists them", super::PLUGIN_NAME, escape::path(path));
     Err(CliError::new(format!("{} of {} keys not found", missing.len(), keys.len()), hint))
 }
 

@@ -16,6 +16,7 @@ mod escape;
 mod install;
 mod ipoib;
 mod kvp;
+mod node_file;
 mod pool;
 mod report;
 

@@ -2,6 +2,7 @@
 
 use std::io::Write;
 
+use super::escape::controls;
 use crate::cni::CniError;
 use crate::pool_file::PoolFileError;
 
@@ -34,11 +35,12 @@ impl CliError {
         }
     }
 
-    /// Writes the error to `stderr`: the message, then the hint on its own line.
+    /// Writes the error to `stderr`: the message, then the hint on its own line, each with any
+    /// control character escaped (`escape::controls`).
     pub fn print(&self, stderr: &mut dyn Write) {
-        let _ = writeln!(stderr, "{}: {}", super::PLUGIN_NAME, self.msg);
+        let _ = writeln!(stderr, "{}: {}", super::PLUGIN_NAME, controls(&self.msg));
         if !self.hint.is_empty() {
-            let _ = writeln!(stderr, "  hint: {}", self.hint);
+            let _ = writeln!(stderr, "  hint: {}", controls(&self.hint));
         }
     }
 }
