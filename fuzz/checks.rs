@@ -133,8 +133,12 @@ pub fn resolve(data: &[u8]) {
             let value = IpoibData::from_pool(&pool).expect("a resolved value is valid as a whole");
             assert_eq!(value.find(hw.mac()), Some(pair));
         }
+        Err(ResolveError::EmptyPool { trailing }) => {
+            assert!(pool.is_empty());
+            assert_eq!(trailing, pool.trailing_bytes().len());
+        }
         Err(ResolveError::NoIpoibData) => {
-            assert!(pool.get_ignore_case(IPOIB_DATA_KEY.as_bytes()).is_none());
+            assert!(!pool.is_empty() && pool.get_ignore_case(IPOIB_DATA_KEY.as_bytes()).is_none());
         }
         Err(ResolveError::NoPair { mac, pairs }) => {
             assert_eq!(mac, hw.mac());

@@ -44,7 +44,9 @@ fn ipoib_address(pool_path: &Path, sysfs: &Path, iface: &str) -> Result<std::net
     let nic = HwAddr::parse_text(&text).map_err(|e| (2, format!("{}: {e}", address_path.display())))?;
     let bytes = std::fs::read(pool_path).map_err(|e| (2, format!("{}: {e}", pool_path.display())))?;
     let data = IpoibData::from_pool(&Pool::new(&bytes)).map_err(|e| match e {
-        ResolveError::NoIpoibData => (1, format!("{}: {e} (yet)", pool_path.display())),
+        ResolveError::EmptyPool { .. } | ResolveError::NoIpoibData => {
+            (1, format!("{}: {e} (yet)", pool_path.display()))
+        }
         e => (2, format!("{}: {e}", pool_path.display())),
     })?;
     let mac = nic.mac();

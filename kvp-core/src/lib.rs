@@ -40,7 +40,7 @@
 //!
 //! // Or in one call, with every "why not" as a `ResolveError`:
 //! assert_eq!(kvp_core::resolve(&Pool::new(&bytes), &nic)?.ip.to_string(), "172.16.1.2");
-//! assert_eq!(kvp_core::resolve(&Pool::new(&[]), &nic), Err(ResolveError::NoIpoibData));
+//! assert_eq!(kvp_core::resolve(&Pool::new(&[]), &nic), Err(ResolveError::EmptyPool { trailing: 0 }));
 //! # Ok(())
 //! # }
 //! ```

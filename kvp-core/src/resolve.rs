@@ -14,6 +14,12 @@ pub const IPOIB_DATA_KEY: &str = "IPoIB_Data";
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ResolveError {
+    /// The pool holds no whole record (yet: the host has pushed nothing to the daemon), only
+    /// `trailing` bytes of a partial one, or none.
+    EmptyPool {
+        /// Bytes after the last whole record.
+        trailing: usize,
+    },
     /// The pool has no `IPoIB_Data` record (yet: the host may not have pushed it).
     NoIpoibData,
     /// The `IPoIB_Data` value is malformed.
@@ -30,6 +36,8 @@ pub enum ResolveError {
 impl fmt::Display for ResolveError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            ResolveError::EmptyPool { trailing: 0 } => f.write_str("KVP pool is empty"),
+            ResolveError::EmptyPool { trailing } => write!(f, "KVP pool holds no whole record ({trailing} bytes)"),
             ResolveError::NoIpoibData => write!(f, "KVP pool has no {IPOIB_DATA_KEY} record"),
             ResolveError::Malformed(e) => write!(f, "{e}"),
             ResolveError::NoPair { mac, pairs } => {
@@ -43,7 +51,7 @@ impl core::error::Error for ResolveError {
     fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
         match self {
             ResolveError::Malformed(e) => Some(e),
-            ResolveError::NoIpoibData | ResolveError::NoPair { .. } => None,
+            ResolveError::EmptyPool { .. } | ResolveError::NoIpoibData | ResolveError::NoPair { .. } => None,
         }
     }
 }
@@ -53,23 +61,41 @@ impl<'a> IpoibData<'a> {
     /// winning, as the Go plugin and `hv_kvp_daemon`'s readers do), checked in full.
     ///
     /// # Errors
+    /// [`ResolveError::EmptyPool`] when the pool holds no whole record,
     /// [`ResolveError::NoIpoibData`] when no record has the key, [`ResolveError::Malformed`]
     /// when its value is not a valid `IPoIB_Data` value.
     pub fn from_pool(pool: &Pool<'a>) -> Result<Self, ResolveError> {
+        if pool.is_empty() {
+            return Err(ResolveError::EmptyPool { trailing: pool.trailing_bytes().len() });
+        }
         let record = pool.get_ignore_case(IPOIB_DATA_KEY.as_bytes()).ok_or(ResolveError::NoIpoibData)?;
         IpoibData::parse(record.value()).map_err(ResolveError::Malformed)
     }
 }
 
-/// The pair for the NIC with link address `hwaddr`: [`IpoibData::from_pool`], then
-/// [`IpoibData::find`] with [`HwAddr::mac`].
+/// The pair for the NIC `nic` (its MAC, or its link address as a [`HwAddr`]):
+/// [`IpoibData::from_pool`], then [`IpoibData::find`]. This is the whole pool-side answer that
+/// every reader shares: the checks come in this order, so a pool that is not ready, or a value
+/// that is malformed, fails the same way for every NIC.
 ///
 /// # Errors
 /// As [`IpoibData::from_pool`], plus [`ResolveError::NoPair`] when the value does not list the NIC.
-pub fn resolve(pool: &Pool<'_>, hwaddr: &HwAddr) -> Result<Pair, ResolveError> {
+pub fn resolve(pool: &Pool<'_>, nic: impl Into<Mac>) -> Result<Pair, ResolveError> {
     let data = IpoibData::from_pool(pool)?;
-    let mac = hwaddr.mac();
+    let mac = nic.into();
     data.find(mac).ok_or(ResolveError::NoPair { mac, pairs: data.len() })
+}
+
+impl From<&HwAddr> for Mac {
+    fn from(hwaddr: &HwAddr) -> Mac {
+        hwaddr.mac()
+    }
+}
+
+impl From<HwAddr> for Mac {
+    fn from(hwaddr: HwAddr) -> Mac {
+        hwaddr.mac()
+    }
 }
 
 #[cfg(test)]
@@ -114,7 +140,14 @@ mod tests {
     #[test]
     fn errors() {
         let mac = nic().mac();
-        assert_eq!(resolve(&Pool::new(&[]), &nic()), Err(ResolveError::NoIpoibData));
+        assert_eq!(resolve(&Pool::new(&[]), &nic()), Err(ResolveError::EmptyPool { trailing: 0 }));
+        assert_eq!(resolve(&Pool::new(&[0; 100]), mac), Err(ResolveError::EmptyPool { trailing: 100 }));
+        assert_eq!(
+            std::format!("{}", ResolveError::EmptyPool { trailing: 100 }),
+            "KVP pool holds no whole record (100 bytes)"
+        );
+        let bytes = pool_bytes(&[("HostName", "node-1")]);
+        assert_eq!(resolve(&Pool::new(&bytes), mac), Err(ResolveError::NoIpoibData));
         let bytes = pool_bytes(&[("ipoib_data", "NUMPAIRS:1|00155D33FF0C:172.16.1.3")]);
         assert_eq!(resolve(&Pool::new(&bytes), &nic()), Err(ResolveError::NoPair { mac, pairs: 1 }));
         let bytes = pool_bytes(&[("IPoIB_Data", "NUMPAIRS:x")]);
