@@ -32,15 +32,17 @@ want 'python3 -c "import ensurepip, venv"' python3 python3-venv     # the valida
 want 'command -v wrk' wrk                                          # webhook load (benches/webhook.sh)
 want 'command -v curl' curl                                        # webhook tests over the unix socket
 want 'command -v valgrind' valgrind                                # benches/hot_text.sh (callgrind)
+want 'command -v qemu-aarch64-static' qemu-user-static             # the aarch64 build's tests, on x86_64
 if [ ${#need_apt[@]} -gt 0 ]; then
     echo "setup: apt-get install ${need_apt[*]}"
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
 fi
 
-# Rust: the static musl target the plugin ships as, the no_std check's target, the lints.
+# Rust: the static musl targets the plugin ships as (aarch64 links with the toolchain's rust-lld,
+# so it needs no cross compiler), the no_std check's target, the lints.
 installed_targets=$(rustup target list --installed)
-for target in x86_64-unknown-linux-musl thumbv7em-none-eabi; do
+for target in x86_64-unknown-linux-musl aarch64-unknown-linux-musl thumbv7em-none-eabi; do
     grep -qx "$target" <<<"$installed_targets" || rustup target add "$target"
 done
 rustup component list --installed | grep -q '^clippy' || rustup component add clippy
