@@ -14,7 +14,8 @@ const SIOCGSKNS: u64 = 0x894C;
 /// entries of a new process on first use and tears them down at exit: measured at about 40 µs
 /// per plugin run, against a few µs for a throwaway socket and this ioctl. procfs is the
 /// fallback where the ioctl is unknown: kernels before 4.9 (`ENOTTY`, `EINVAL`) and qemu-user,
-/// whose ioctl table lacks it (`ENOSYS`), which is how the aarch64 build is tested on x86_64.
+/// whose ioctl table lacks it (`ENOTTY`; `ENOSYS` before qemu 8), which is how the aarch64
+/// build is tested on x86_64.
 pub fn current_netns() -> Result<OwnedFd, Errno> {
     match netns_of_a_new_socket() {
         Err(Errno::ENOSYS | Errno::ENOTTY | Errno::EINVAL) => netns_from_procfs(),
