@@ -27,7 +27,7 @@ ip -n "$netns" link set net1 address 00:15:5d:33:ff:0b
 conf='{"cniVersion":"1.0.0","name":"n","ipam":{"type":"azure-ipoib-ipam-cni","kvpPath":"'$PWD'/tests/fixtures/kvp_pool_0.azure-sample","routes":[{"dst":"10.0.0.0/8"}]}}'
 add() {
     env -i CNI_COMMAND=ADD CNI_CONTAINERID=x CNI_NETNS="/var/run/netns/$netns" CNI_IFNAME=net1 CNI_PATH=/x \
-        "$@" <<<"$conf" >/dev/null
+        AZURE_IPOIB_KVP_DIR="$PWD/tests/fixtures" "$@" <<<"$conf" >/dev/null
 }
 
 case $arch in
