@@ -60,7 +60,7 @@ PY
 aarch64)
     CARGO_PROFILE_RELEASE_STRIP=false cargo rustc --release -q -p cni-frontend --bin azure-ipoib-ipam-cni \
         --target aarch64-unknown-linux-musl --target-dir "$work/target" -- -C link-arg=-Map="$work/map"
-    add qemu-aarch64-static -singlestep -d in_asm,nochain -D "$work/in_asm.log" \
+    add qemu-aarch64-static -one-insn-per-tb -d in_asm,nochain -D "$work/in_asm.log" \
         "$work/target/aarch64-unknown-linux-musl/release/azure-ipoib-ipam-cni"
     python3 - "$work/in_asm.log" "$work/map" <<'PY'
 import bisect, re, sys
