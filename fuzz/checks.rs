@@ -126,7 +126,7 @@ pub fn resolve(data: &[u8]) {
     let Some((hw, pool_bytes)) = rest.split_at_checked(hw_len) else { return };
     let hw = HwAddr::from_bytes(hw).expect("6 or 20 bytes is a hardware address");
     let pool = Pool::new(pool_bytes);
-    let result = resolve_nic(&pool, &hw);
+    let result = resolve_nic(&pool, hw);
     match result {
         Ok(pair) => {
             assert_eq!(pair.mac, hw.mac());

@@ -25,7 +25,7 @@ fn expected_ip() -> IpAddr {
 
 fn resolve(pool_bytes: &[u8]) -> IpAddr {
     let hwaddr = HwAddr::parse_text(NIC.as_bytes()).expect("NIC link address");
-    kvp_core::resolve(&Pool::new(pool_bytes), &hwaddr).expect("resolve the NIC in the daemon's pool").ip
+    kvp_core::resolve(&Pool::new(pool_bytes), hwaddr).expect("resolve the NIC in the daemon's pool").ip
 }
 
 #[test]

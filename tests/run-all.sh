@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it: formatting, lints, the static release build, every test
-# (root-only ones included: run as root), the no_std build for a microcontroller target, miri on
-# the allocator's unsafe code, and a short run of every fuzz target.
+# The whole test suite, as CI runs it: formatting, lints, the static release builds (x86_64 and
+# aarch64), every test (root-only ones included: run as root), the aarch64 build's tests under
+# qemu-user, the no_std build for a microcontroller target, miri on the allocator's unsafe code,
+# and a short run of every fuzz target.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "$(id -u)" != 0 ]; then
@@ -33,6 +34,10 @@ for built in "$bin" target/x86_64-unknown-linux-musl/release/azure-ipoib-webhook
     fi
     echo "$built: static, $(stat -c %s "$built") bytes"
 done
+# The aarch64 builds too, before the tests: the image tests put both architectures in an index.
+# tests/aarch64.sh checks and tests them.
+cargo build --release --target aarch64-unknown-linux-musl
+cargo build --release -p azure-ipoib-webhook --target aarch64-unknown-linux-musl
 
 step "kvp-core as a library: pedantic lints, docs, doc examples, package"
 cargo clippy -p kvp-core -- -W clippy::pedantic -D warnings
@@ -52,6 +57,9 @@ cargo build -p kvp-core --target thumbv7em-none-eabi
 
 step "tests"
 cargo test --workspace
+
+step "aarch64: the static binaries, unit tests and integration tests under qemu-user"
+tests/aarch64.sh
 
 step "miri: the heap arena's unsafe code"
 # The other unsafe code in sys/ (mmap, ioctl, raw fds) is syscalls, which miri cannot model;

@@ -38,9 +38,26 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
 fi
 
-# Rust: the static musl target the plugin ships as, the no_std check's target, the lints.
+# qemu-user for the aarch64 build's tests on x86_64 (tests/aarch64.sh), version 10: it emulates
+# openat2, which the plugin opens its pool and log with. Debian 12's own qemu (7.2) answers ENOSYS
+# to it; bookworm-backports, Debian's, has 10.0 (both checked). Backports is pinned below the
+# release (priority 100), so adding it changes no other package; only this one is taken from it.
+if ! qemu-aarch64-static --version 2>/dev/null | grep -qE 'version [1-9][0-9]\.'; then
+    backports=/etc/apt/sources.list.d/bookworm-backports.sources
+    if [ ! -f "$backports" ]; then
+        printf '%s\n' 'Types: deb' 'URIs: http://deb.debian.org/debian' 'Suites: bookworm-backports' \
+            'Components: main' 'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg' >"$backports"
+    fi
+    echo "setup: apt-get install -t bookworm-backports qemu-user-static"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends -t bookworm-backports \
+        qemu-user-static >/dev/null
+fi
+
+# Rust: the static musl targets the plugin ships as (aarch64 links with the toolchain's rust-lld,
+# so it needs no cross compiler), the no_std check's target, the lints.
 installed_targets=$(rustup target list --installed)
-for target in x86_64-unknown-linux-musl thumbv7em-none-eabi; do
+for target in x86_64-unknown-linux-musl aarch64-unknown-linux-musl thumbv7em-none-eabi; do
     grep -qx "$target" <<<"$installed_targets" || rustup target add "$target"
 done
 rustup component list --installed | grep -q '^clippy' || rustup component add clippy

@@ -1,9 +1,10 @@
-//! The webhook's image (deploy/webhook/Dockerfile), built with podman offline and run the way
-//! its manifests run it: a non-root user, a read-only root, the socket directory shared and
-//! /var/lib/hyperv mounted read-only. It must answer over the socket and remove it when stopped.
-//! In its own pod (deploy/webhook/daemonset.yaml), the socket directory is a root-owned host
-//! directory, which the init container `--prepare-socket-dir` gives to the webhook's group, with
-//! no capabilities at all.
+//! The webhook's image (deploy/webhook/Dockerfile), built with podman offline as one image index
+//! for linux/amd64 and linux/arm64, each holding its own architecture's binary, then the amd64
+//! image run the way its manifests run it: a non-root user, a read-only root, the socket
+//! directory shared and /var/lib/hyperv mounted read-only. It must answer over the socket and
+//! remove it when stopped. In its own pod (deploy/webhook/daemonset.yaml), the socket directory is
+//! a root-owned host directory, which the init container `--prepare-socket-dir` gives to the
+//! webhook's group, with no capabilities at all.
 
 // Test code: indexing, unwrapping and panicking are how a test fails (the workspace lints deny
 // them in library code only).
@@ -14,8 +15,8 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use ipoib_test_support::podman::{Podman, ULIMITS};
-use ipoib_test_support::root::needs_root;
+use ipoib_test_support::podman::{elf_machine, release_binary, Podman, AMD64, ARM64, ULIMITS};
+use ipoib_test_support::root::{can_run, needs_root};
 use ipoib_test_support::webhook::*;
 
 #[test]
@@ -24,8 +25,33 @@ fn webhook_image_serves_as_the_dranet_sidecar_does() {
     if !needs_root(TEST) {
         return;
     }
+    let arm64 = release_binary(ARM64, "azure-ipoib-webhook");
     let Some(podman) = Podman::new("webhook-image") else { return };
-    let image = podman.build_image("deploy/webhook/Dockerfile", &[(webhook_path().as_path(), "azure-ipoib-webhook")]);
+    if !can_run(TEST, arm64.as_ref().map(drop).map_err(Clone::clone)) {
+        return;
+    }
+    let arm64 = arm64.unwrap();
+    let image = podman.build_index(
+        "deploy/webhook/Dockerfile",
+        &[(AMD64, &webhook_path(), "azure-ipoib-webhook"), (ARM64, &arm64, "azure-ipoib-webhook")],
+    );
+    // The binary sits at /webhook in each platform's image, its own architecture's build.
+    let mut entries = podman.index_files(&image, "webhook");
+    entries.sort_by(|a, b| a.arch.cmp(&b.arch));
+    let platforms: Vec<_> = entries.iter().map(|e| (e.os.as_str(), e.arch.as_str())).collect();
+    assert_eq!(platforms, [("linux", "amd64"), ("linux", "arm64")]);
+    for (entry, platform, built) in [(&entries[0], AMD64, webhook_path()), (&entries[1], ARM64, arm64)] {
+        let file = entry.file.as_ref().unwrap_or_else(|| panic!("no /webhook in the {} image", entry.arch));
+        assert_eq!(elf_machine(file), Some(platform.elf_machine), "the {} image's binary", entry.arch);
+        assert!(
+            *file == std::fs::read(&built).unwrap(),
+            "the {} image's binary is not {}",
+            entry.arch,
+            built.display()
+        );
+    }
+
+    // The index's name resolves to the image for this machine's platform, amd64.
     let binary_len = std::fs::metadata(webhook_path()).unwrap().len();
     let size = podman.image_size(&image);
     assert!(size < binary_len + (64 << 10), "image is {size} bytes for a {binary_len} byte binary");

@@ -120,7 +120,7 @@ mod tests {
     #[test]
     fn resolves_the_sample_nic() {
         let bytes = pool_bytes(&[("IPoIB_Data", "NUMPAIRS:1|00155D33FF0B:172.16.1.2")]);
-        let pair = resolve(&Pool::new(&bytes), &nic()).unwrap();
+        let pair = resolve(&Pool::new(&bytes), nic()).unwrap();
         assert_eq!(pair.ip, "172.16.1.2".parse::<core::net::IpAddr>().unwrap());
     }
 
@@ -133,14 +133,14 @@ mod tests {
         bytes[KEY_LEN..KEY_LEN + new.len()].copy_from_slice(new);
         let pool = Pool::new(&bytes);
         let ghost = HwAddr::Ethernet([0, 0x15, 0x5d, 0x33, 0xff, 0x0c]);
-        assert_eq!(resolve(&pool, &ghost), Err(ResolveError::NoPair { mac: ghost.mac(), pairs: 1 }));
-        assert!(resolve(&pool, &nic()).is_ok());
+        assert_eq!(resolve(&pool, ghost), Err(ResolveError::NoPair { mac: ghost.mac(), pairs: 1 }));
+        assert!(resolve(&pool, nic()).is_ok());
     }
 
     #[test]
     fn errors() {
         let mac = nic().mac();
-        assert_eq!(resolve(&Pool::new(&[]), &nic()), Err(ResolveError::EmptyPool { trailing: 0 }));
+        assert_eq!(resolve(&Pool::new(&[]), nic()), Err(ResolveError::EmptyPool { trailing: 0 }));
         assert_eq!(resolve(&Pool::new(&[0; 100]), mac), Err(ResolveError::EmptyPool { trailing: 100 }));
         assert_eq!(
             std::format!("{}", ResolveError::EmptyPool { trailing: 100 }),
@@ -149,9 +149,9 @@ mod tests {
         let bytes = pool_bytes(&[("HostName", "node-1")]);
         assert_eq!(resolve(&Pool::new(&bytes), mac), Err(ResolveError::NoIpoibData));
         let bytes = pool_bytes(&[("ipoib_data", "NUMPAIRS:1|00155D33FF0C:172.16.1.3")]);
-        assert_eq!(resolve(&Pool::new(&bytes), &nic()), Err(ResolveError::NoPair { mac, pairs: 1 }));
+        assert_eq!(resolve(&Pool::new(&bytes), nic()), Err(ResolveError::NoPair { mac, pairs: 1 }));
         let bytes = pool_bytes(&[("IPoIB_Data", "NUMPAIRS:x")]);
-        assert!(matches!(resolve(&Pool::new(&bytes), &nic()), Err(ResolveError::Malformed(_))));
+        assert!(matches!(resolve(&Pool::new(&bytes), nic()), Err(ResolveError::Malformed(_))));
         assert_eq!(
             std::format!("{}", ResolveError::NoPair { mac, pairs: 8 }),
             "IPoIB_Data has no pair for MAC 00155D33FF0B (8 pairs listed)"

@@ -27,7 +27,7 @@ fn the_azure_sample_resolves_the_sample_nic() {
     assert_eq!(record.value_str(), Ok(SAMPLE_VALUE));
 
     let nic = HwAddr::parse_text(SAMPLE_NIC).expect("sample NIC address");
-    let pair = resolve(&pool, &nic).expect("the sample NIC resolves");
+    let pair = resolve(&pool, nic).expect("the sample NIC resolves");
     assert_eq!(pair.ip, IpAddr::V4(Ipv4Addr::new(172, 16, 1, 2)));
     assert_eq!(pair.mac, nic.mac());
 }

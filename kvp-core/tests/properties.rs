@@ -100,7 +100,7 @@ proptest! {
                 prop_assert!(listed_twice);
                 prop_assert!(matches!(e.kind, ValueErrorKind::DuplicateMac { .. }), "{:?}", e);
                 for p in &pairs {
-                    prop_assert!(resolve(&pool, &HwAddr::Ethernet(p.mac.0)).is_err());
+                    prop_assert!(resolve(&pool, HwAddr::Ethernet(p.mac.0)).is_err());
                 }
                 return Ok(());
             }
@@ -114,7 +114,7 @@ proptest! {
         // Through a pool too: each MAC resolves to its own pair.
         for p in &pairs {
             prop_assert_eq!(data.find(p.mac), Some(*p));
-            prop_assert_eq!(resolve(&pool, &HwAddr::Ethernet(p.mac.0)), Ok(*p));
+            prop_assert_eq!(resolve(&pool, HwAddr::Ethernet(p.mac.0)), Ok(*p));
         }
     }
 
@@ -171,7 +171,7 @@ proptest! {
         let clean = ipoib_pool(&buf[..n]);
         for p in &old {
             let hw = HwAddr::Ethernet(p.mac.0);
-            prop_assert_eq!(resolve(&Pool::new(&dirty), &hw), resolve(&Pool::new(&clean), &hw));
+            prop_assert_eq!(resolve(&Pool::new(&dirty), hw), resolve(&Pool::new(&clean), hw));
         }
     }
 }
@@ -212,5 +212,5 @@ fn exercise(bytes: &[u8], hw: &[u8]) {
     let _ = HwAddr::from_bytes(bytes).map(|a| a.mac());
     let _ = port_guid_from_gid_text(bytes);
     let hw = HwAddr::from_bytes(hw).unwrap_or(HwAddr::Ethernet([0, 0x15, 0x5d, 0x33, 0xff, 0x0b]));
-    let _ = resolve(&pool, &hw).map_err(|e| e.to_string());
+    let _ = resolve(&pool, hw).map_err(|e| e.to_string());
 }

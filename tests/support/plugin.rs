@@ -8,9 +8,24 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use kvp_core::{encode_pool, RECORD_LEN};
 
-/// The plugin binary cargo built for this test run.
+/// The plugin the tests run: the binary cargo built for this test run, or the program named by
+/// `IPOIB_TEST_PLUGIN` (see [`binary_under_test`]).
 pub fn plugin_path() -> PathBuf {
-    built_binary("azure-ipoib-ipam-cni")
+    binary_under_test("IPOIB_TEST_PLUGIN", "azure-ipoib-ipam-cni")
+}
+
+/// The program that the environment variable `var` names, when it is set; otherwise the binary
+/// `name` that cargo built for this test run ([`built_binary`]).
+///
+/// The same tests then run against another build: `tests/aarch64.sh` names a wrapper that execs
+/// the aarch64 release binary under qemu-user, as binfmt_misc would, so a test, or host-device,
+/// runs it like any program. Tests that read the binary's bytes (install, image, doctor) are not
+/// meant for such a wrapper.
+pub fn binary_under_test(var: &str, name: &str) -> PathBuf {
+    let Some(path) = std::env::var_os(var) else { return built_binary(name) };
+    let path = std::path::absolute(&path).unwrap_or_else(|e| panic!("{var}: {e}"));
+    assert!(path.is_file(), "{var}={} is not a file", path.display());
+    path
 }
 
 /// A binary of the workspace that cargo built for this test run: cargo builds a package's

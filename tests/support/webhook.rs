@@ -13,9 +13,10 @@ use std::time::{Duration, Instant};
 
 use kvp_core::{encode_pool, RECORD_LEN};
 
-/// The webhook binary cargo built for this test run.
+/// The webhook the tests run: the binary cargo built for this test run, or the program named by
+/// `IPOIB_TEST_WEBHOOK` (see [`crate::plugin::binary_under_test`]).
 pub fn webhook_path() -> PathBuf {
-    crate::plugin::built_binary("azure-ipoib-webhook")
+    crate::plugin::binary_under_test("IPOIB_TEST_WEBHOOK", "azure-ipoib-webhook")
 }
 
 /// The sample NIC: its 20-byte IPoIB address, its 6-byte form, and the pool's name for it.
