@@ -95,20 +95,12 @@ fn rotate(dir: &Path, path: &Path, file: File) -> Result<File, LogFileError> {
         older.push(".1");
         // Both names in the directory's own descriptor, opened without following a symlink.
         let parent = path.parent().unwrap_or(dir);
-        let handle = directory(parent).map_err(LogFileError::Rotate)?;
+        let handle = regular_file::open_directory(parent)
+            .map_err(|e| LogFileError::Rotate(io::Error::other(format!("its directory {e}"))))?;
         renameat(&handle, name.as_bytes(), &handle, older.as_bytes()).map_err(|e| LogFileError::Rotate(e.into()))?;
     }
     drop(file);
     open(dir, path).map(|(file, _)| file)
-}
-
-/// An `O_PATH` descriptor of the directory `path`, no symlink followed on the way.
-fn directory(path: &Path) -> io::Result<File> {
-    use nix::fcntl::{openat2, OpenHow, ResolveFlag, AT_FDCWD};
-    let how = OpenHow::new()
-        .flags(OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC)
-        .resolve(ResolveFlag::RESOLVE_NO_SYMLINKS);
-    Ok(File::from(openat2(AT_FDCWD, path, how)?))
 }
 
 #[cfg(test)]

@@ -196,6 +196,12 @@ pub fn open_or_create_regular(path: &Path, flags: OFlag, mode: Mode) -> Result<(
     Err(OpenError::Io(io::Error::from(io::ErrorKind::AlreadyExists)))
 }
 
+/// An `O_PATH` descriptor of the directory at `path`, no symlink followed on the way (for
+/// `*at` calls on names inside it).
+pub fn open_directory(path: &Path) -> Result<File, OpenError> {
+    Ok(File::from(openat2(AT_FDCWD, path, how(OFlag::O_PATH | OFlag::O_DIRECTORY, Mode::empty()))?))
+}
+
 /// An `openat2` request: `flags` plus `O_CLOEXEC`, no symlink (so no magic link) followed.
 fn how(flags: OFlag, mode: Mode) -> OpenHow {
     OpenHow::new().flags(flags | OFlag::O_CLOEXEC).mode(mode).resolve(ResolveFlag::RESOLVE_NO_SYMLINKS)
