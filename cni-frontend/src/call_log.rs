@@ -24,7 +24,7 @@ use kvp_core::Mac;
 use crate::cni::netconf::{Cidr, IpamConf, LogLevel};
 use crate::cni::{AllowedDirs, CniError, Env};
 use crate::log_file;
-use crate::shown::Shown;
+use crate::outside_value::Shown;
 
 /// Longest text of one value in a line; longer values are cut and marked.
 const MAX_VALUE_LEN: usize = 256;

@@ -8,18 +8,15 @@ use std::io::Write;
 use std::net::IpAddr;
 use std::path::Path;
 
-use kvp_core::{IpoibData, Mac, Pool};
+use ipoib_host::lookup::SYSFS_ROOT;
+use ipoib_host::{lookup, pool_ready, Nic, Question, Source, Step};
 
 use crate::call_log::CallLog;
 use crate::cni::netconf::{self, NetConf};
 use crate::cni::result;
 use crate::cni::{CniError, CniVersion, Command, Env};
-use crate::error_codes::{
-    address_mismatch, empty_pool, no_pair, not_in_version, not_ready, pool_fault_report, prefix_too_long, resolve_error,
-};
-use crate::nic;
-use crate::pool_file;
-use crate::shown::Shown;
+use crate::cni_errors::{address_mismatch, nic_env_missing, not_in_version, not_ready, pool_fault_report};
+use crate::outside_value::Shown;
 
 /// ADD: the NIC's address from KVP, as a result of the config's version. Warnings go to `stderr`.
 pub fn add(env: &Env, conf: &NetConf<'_>, log: &mut CallLog, stderr: &mut dyn Write) -> Result<Vec<u8>, CniError> {
@@ -51,15 +48,10 @@ pub fn check(env: &Env, conf: &NetConf<'_>, log: &mut CallLog, stderr: &mut dyn 
 pub fn status(_env: &Env, conf: &NetConf<'_>, stderr: &mut dyn Write) -> Result<Vec<u8>, CniError> {
     require(conf.cni_version.has_status_and_gc(), Command::Status, conf.cni_version, "1.1.0")?;
     let path = Path::new(conf.ipam.kvp_path.as_ref());
-    let (checked, trailing) = {
-        let file = open_pool(path, conf, Command::Status).map_err(not_ready)?;
-        let pool = file.pool();
-        let checked =
-            non_empty(path, &pool).and_then(|()| IpoibData::from_pool(&pool).map_err(|e| resolve_error(e, path)));
-        (checked.map(drop), pool.trailing_bytes().len())
-    };
+    guard_mapping(conf, Command::Status);
+    let trailing =
+        pool_ready(Source::Mapped { path, timeout: conf.ipam.lock_timeout }).map_err(|why| not_ready(why.into()))?;
     warn_partial(stderr, path, trailing);
-    checked.map_err(not_ready)?;
     Ok(Vec::new())
 }
 
@@ -74,71 +66,53 @@ pub fn version(stdin: &[u8]) -> Vec<u8> {
     result::version_result(netconf::declared_version(stdin).unwrap_or(CniVersion::LATEST))
 }
 
-/// The address and prefix length KVP assigns to the NIC `CNI_IFNAME` in `CNI_NETNS`.
-///
-/// The NIC is looked up first, with no lock held: the pool's read lock stalls every
-/// hv_kvp_daemon write on the node, so it is held only while the pool is mapped and read, never
-/// across the netns, netlink or sysfs work, whatever `CNI_NETNS` makes them do. The lookup's
-/// error waits until the pool has been checked, so a pool that is not ready still fails first,
-/// and the same way for every NIC.
+/// The address and prefix length KVP assigns to the NIC `CNI_IFNAME` in `CNI_NETNS`: the host
+/// crate's one lookup (the NIC first, with no lock held, then the pool), with the sysfs fallback
+/// by the config's PCI address. A fallback that answered is noted on `stderr`.
 fn assigned_address(
     env: &Env,
     conf: &NetConf<'_>,
     log: &mut CallLog,
     stderr: &mut dyn Write,
 ) -> Result<(IpAddr, u8), CniError> {
-    let mark = log.mark();
-    let mac = nic::mac(env, conf, Path::new(nic::SYSFS_ROOT), stderr);
-    log.mac = mac.as_ref().ok().copied();
-    log.debug(mark, || match &mac {
-        Ok(mac) => format!("NIC's MAC {mac} read, with no pool lock held"),
-        Err(e) => format!("NIC lookup failed (code {}); the pool is checked before that counts", e.code.number()),
-    });
-    let path = Path::new(conf.ipam.kvp_path.as_ref());
-    // The lock lives as long as `file`: only this block, which does no I/O but the lookup.
-    let mark = log.mark();
-    let (found, trailing) = {
-        let file = open_pool(path, conf, env.command)?;
-        let pool = file.pool();
-        (find_pair(path, &pool, mac), pool.trailing_bytes().len())
+    let (Some(netns), Some(ifname)) = (env.netns.as_deref(), env.ifname.as_deref()) else {
+        return Err(nic_env_missing());
     };
-    log.debug(mark, || format!("KVP pool {} locked (after any writer), read and unlocked", Shown::path(path)));
+    let path = Path::new(conf.ipam.kvp_path.as_ref());
+    let nic = Nic::Link { netns, ifname, pci: conf.device_id.as_deref(), sysfs_root: Path::new(SYSFS_ROOT) };
+    let question = Question { nic, prefix_length: conf.ipam.prefix_length };
+    guard_mapping(conf, env.command);
+    let mut trailing = 0;
+    let mut mark = log.mark();
+    let answer = lookup(Source::Mapped { path, timeout: conf.ipam.lock_timeout }, question, &mut |step| match step {
+        Step::NicLookedUp(mac) => {
+            log.mac = mac;
+            log.debug(mark, || match mac {
+                Some(mac) => format!("NIC's MAC {mac} read, with no pool lock held"),
+                None => "NIC lookup failed; the pool is checked before that counts".into(),
+            });
+            mark = log.mark();
+        }
+        Step::PoolRead { trailing: t } => {
+            trailing = t;
+            log.debug(mark, || format!("KVP pool {} locked (after any writer), read and unlocked", Shown::path(path)));
+        }
+    });
     warn_partial(stderr, path, trailing);
-    let (ip, mac) = found?;
-    let prefix = conf.ipam.prefix_length;
-    let max = if ip.is_ipv4() { 32 } else { 128 };
-    if prefix > max {
-        return Err(prefix_too_long(prefix, mac, ip, max));
+    let assigned = answer?;
+    if let Some(link_error) = &assigned.fallback {
+        let _ = writeln!(stderr, "azure-ipoib-ipam-cni: {link_error}; using the port GID of the PCI device instead");
     }
-    log.address = Some((ip, prefix));
-    Ok((ip, prefix))
+    log.address = Some((assigned.ip, assigned.prefix_length));
+    Ok((assigned.ip, assigned.prefix_length))
 }
 
-/// The address `pool` assigns to the NIC whose lookup gave `mac`. Pool errors come before the
-/// lookup's own.
-fn find_pair(path: &Path, pool: &Pool<'_>, mac: Result<Mac, CniError>) -> Result<(IpAddr, Mac), CniError> {
-    non_empty(path, pool)?;
-    let data = IpoibData::from_pool(pool).map_err(|e| resolve_error(e, path))?;
-    let mac = mac?;
-    let pair = data.find(mac).ok_or_else(|| no_pair(mac, data.len()))?;
-    Ok((pair.ip, mac))
-}
-
-/// The pool at `path`, locked and mapped, with a fault inside the mapping answered as a CNI
-/// error (code 11; 50 for STATUS) instead of a crash.
-fn open_pool(path: &Path, conf: &NetConf<'_>, command: Command) -> Result<pool_file::LockedPool, CniError> {
-    // Installed before the mapping exists; a process that cannot install it still reads the pool
-    // (a fault then kills it, as before), so the install's error is not the runtime's concern.
-    let _ = crate::sys::answer_on_sigbus(pool_fault_report(command, conf.cni_version));
-    Ok(pool_file::open_locked(path, conf.ipam.lock_timeout)?)
-}
-
-/// "Try again later" when the pool holds no whole record yet.
-fn non_empty(path: &Path, pool: &Pool<'_>) -> Result<(), CniError> {
-    if pool.is_empty() {
-        return Err(empty_pool(path, pool.trailing_bytes().len()));
-    }
-    Ok(())
+/// Installs the SIGBUS answer before the pool is mapped, so a fault inside the mapping ends in a
+/// CNI error (code 11; 50 for STATUS) instead of a crash. A process that cannot install it still
+/// reads the pool (a fault then kills it, as before), so the install's error is not the
+/// runtime's concern.
+fn guard_mapping(conf: &NetConf<'_>, command: Command) {
+    let _ = ipoib_host::sys::answer_on_sigbus(pool_fault_report(command, conf.cni_version));
 }
 
 /// Notes a partial record at the pool's end; called after the lock is gone, since stderr is a

@@ -8,8 +8,8 @@ use std::io::{Read, Write};
 
 use crate::call_log::CallLog;
 use crate::cni::{self, netconf, AllowedDirs, CniError, CniVersion, Command};
+use crate::cni_errors::{stdin_too_large, stdin_unreadable};
 use crate::commands;
-use crate::error_codes::{stdin_too_large, stdin_unreadable};
 use crate::whole_lines::WholeLines;
 
 /// Largest config read from stdin. Kubernetes caps all of an object's annotations at 256 KiB,

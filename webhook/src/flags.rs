@@ -7,20 +7,13 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use cni_frontend::shown::Shown;
+use ipoib_host::defaults::{self, MAX_PREFIX_V6};
+use ipoib_host::outside_value::Shown;
 
 use crate::log::Level;
 
-/// Where hv_kvp_daemon keeps pool 0 (host → guest data).
-pub const DEFAULT_KVP_PATH: &str = "/var/lib/hyperv/.kvp_pool_0";
 /// Loopback only unless told otherwise: a hostNetwork pod's `:8080` is every node interface.
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
-/// The prefix length Azure's agent and the plugin assume.
-pub const DEFAULT_PREFIX_LENGTH: u8 = 16;
-/// As the plugin's `lockTimeoutMs`.
-pub const DEFAULT_LOCK_TIMEOUT_MS: u64 = 2000;
-/// Longest lock wait accepted, as the plugin's.
-pub const MAX_LOCK_TIMEOUT_MS: u64 = 60_000;
 /// Connections served at once; more wait in the listen backlog.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 64;
 
@@ -85,10 +78,10 @@ impl Default for Config {
     fn default() -> Config {
         Config {
             bind: Bind::Tcp(DEFAULT_BIND.into()),
-            kvp_path: PathBuf::from(DEFAULT_KVP_PATH),
+            kvp_path: PathBuf::from(defaults::KVP_PATH),
             profile: None,
-            prefix_length: DEFAULT_PREFIX_LENGTH,
-            lock_timeout: Duration::from_millis(DEFAULT_LOCK_TIMEOUT_MS),
+            prefix_length: defaults::PREFIX_LENGTH,
+            lock_timeout: Duration::from_millis(defaults::LOCK_TIMEOUT_MS.into()),
             max_connections: DEFAULT_MAX_CONNECTIONS,
             log_level: Level::Info,
         }
@@ -159,9 +152,10 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Parsed, String> 
             "kvp-path" if value.is_empty() => return Err("--kvp-path must not be empty".into()),
             "kvp-path" => config.kvp_path = PathBuf::from(value),
             "profile" => config.profile = Some(value).filter(|p| !p.is_empty()),
-            "prefix-length" => config.prefix_length = number(name, &value, 1, 128)?,
+            "prefix-length" => config.prefix_length = number(name, &value, 1, MAX_PREFIX_V6)?,
             "lock-timeout-ms" => {
-                config.lock_timeout = Duration::from_millis(number(name, &value, 0, MAX_LOCK_TIMEOUT_MS)?)
+                config.lock_timeout =
+                    Duration::from_millis(number(name, &value, 0, defaults::MAX_LOCK_TIMEOUT_MS)?.into())
             }
             "max-connections" => config.max_connections = number(name, &value, 1, 65_536)?,
             "log-level" => config.log_level = value.parse()?,

@@ -2,15 +2,16 @@
 //! attaches NICs to pods through Dynamic Resource Allocation, so no CNI IPAM plugin runs; it asks
 //! this webhook instead, over HTTP/1.1 on a unix socket or TCP, which address a NIC gets.
 //!
-//! The third face over the one core (see the README's architecture): the same pool reader as the
-//! CNI plugin ([`cni_frontend::pool_file::read_locked`], under the same OFD read lock) and the
-//! same kvp-core resolution, re-run on every request, so an answer is never staler than the pool.
+//! The third face over the one core (see the README's architecture): the host crate's pool
+//! reader ([`ipoib_host::pool_file::PoolReader`], under the plugin's OFD read lock) and its one
+//! lookup ([`ipoib_host::lookup`]), re-run on every request, so an answer is never staler than
+//! the pool. It depends on kvp-core and ipoib-host, never on the plugin's crate.
 //!
 //! Modules, in the order a request meets them: [`server`] (listeners, limits, signals),
 //! [`request_clock`] and [`write_deadline`] (the read and write deadlines on each connection),
 //! [`routes`] (paths and methods), [`request`] (the body decoder, fuzzed), [`lookup`] (the pool
-//! and kvp-core, the one module that calls them), [`answer`] (the one place a lookup failure
-//! becomes an HTTP status), then [`metrics`] and [`log`].
+//! read, then the host crate's one lookup), [`http_status`] (the one place a reason for "no
+//! address" becomes an HTTP status), then [`metrics`] and [`log`].
 //!
 //! # Why hyper 1 on a current-thread tokio runtime
 //! - One thread serves every connection, so a client that sends a byte a second holds one
@@ -32,9 +33,9 @@
 pub mod request;
 
 #[cfg(feature = "server")]
-pub mod answer;
-#[cfg(feature = "server")]
 pub mod flags;
+#[cfg(feature = "server")]
+pub mod http_status;
 #[cfg(feature = "server")]
 pub mod listen;
 #[cfg(feature = "server")]

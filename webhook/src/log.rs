@@ -29,7 +29,7 @@ impl FromStr for Level {
             "debug" => Ok(Level::Debug),
             _ => Err(format!(
                 "--log-level {:?}: expected error, warn, info or debug",
-                cni_frontend::shown::Shown::new(s)
+                ipoib_host::outside_value::Shown::new(s)
             )),
         }
     }

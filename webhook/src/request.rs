@@ -6,11 +6,11 @@
 //!
 //! Errors quote the client's input (the MAC text, serde_json's message, which quotes the
 //! offending value whole: up to the 64 KiB body) only as the plugin's rule allows:
-//! [`cni_frontend::shown`], at most 256 bytes with the cut marked.
+//! [`ipoib_host::outside_value`], at most 256 bytes with the cut marked.
 
 use std::fmt;
 
-use cni_frontend::shown::Shown;
+use ipoib_host::outside_value::Shown;
 use kvp_core::{HwAddr, HwAddrError};
 use serde::Deserialize;
 

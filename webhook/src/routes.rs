@@ -11,7 +11,6 @@
 //!
 //! Every request is counted in the metrics and logged as one line.
 
-use std::net::IpAddr;
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -23,16 +22,17 @@ use hyper::{Method, Request, Response, StatusCode};
 use kvp_core::HwAddr;
 use serde::Serialize;
 
-use crate::answer;
-use cni_frontend::pool_file::PoolReader;
-use cni_frontend::shown::Shown;
+use crate::http_status;
+use ipoib_host::outside_value::Shown;
+use ipoib_host::pool_file::PoolReader;
 
 use crate::flags::Config;
 use crate::log::{Level, Log};
-use crate::lookup::{self, LookupError};
+use crate::lookup;
 use crate::metrics::{self, Metrics};
 use crate::request;
 use crate::request_clock::RequestClock;
+use ipoib_host::Why;
 
 /// Largest request body read (413 above it).
 pub const MAX_BODY: usize = 64 * 1024;
@@ -242,42 +242,32 @@ impl App {
             Err(problem) => return Reply::text(StatusCode::BAD_REQUEST, problem),
         };
         *seen_mac = Some(hwaddr);
-        let ip = match self.read_pool().await.and_then(|pool| lookup::address(&pool, hwaddr.mac())) {
-            Ok(ip) => ip,
-            Err(e) => return self.lookup_failed(&hwaddr, &e),
-        };
-        match self.address_text(ip) {
-            Some(address) => {
-                match serde_json::to_vec(&NetworkConfig { interface: InterfaceConfig { addresses: [&address] } }) {
-                    Ok(json) => Reply::json(json),
-                    Err(e) => Reply::text(StatusCode::INTERNAL_SERVER_ERROR, e),
-                }
-            }
-            None => Reply::text(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format_args!("MAC {hwaddr}: --prefix-length {} is too long for {ip}", self.config.prefix_length),
-            ),
-        }
-    }
-
-    fn lookup_failed(&self, hwaddr: &HwAddr, e: &LookupError) -> Reply {
-        if let Some(reason) = answer::pool_failure(e) {
-            self.metrics.pool_failure(reason);
-            self.log.line(Level::Warn, format_args!("mac={hwaddr} pool unusable: {e}"));
-        }
-        Reply::text(answer::status(e), format_args!("MAC {hwaddr}: {e}"))
-    }
-
-    /// `ip/prefix`, or `None` when the prefix is longer than the address family allows.
-    fn address_text(&self, ip: IpAddr) -> Option<String> {
         let prefix = self.config.prefix_length;
-        let max = if ip.is_ipv4() { 32 } else { 128 };
-        (prefix <= max).then(|| format!("{ip}/{prefix}"))
+        let found =
+            self.read_pool().await.and_then(|pool| lookup::address(&self.kvp_path, &pool, hwaddr.mac(), prefix));
+        let assigned = match found {
+            Ok(assigned) => assigned,
+            Err(why) => return self.lookup_failed(&hwaddr, &why),
+        };
+        let address = format!("{}/{}", assigned.ip, assigned.prefix_length);
+        match serde_json::to_vec(&NetworkConfig { interface: InterfaceConfig { addresses: [&address] } }) {
+            Ok(json) => Reply::json(json),
+            Err(e) => Reply::text(StatusCode::INTERNAL_SERVER_ERROR, e),
+        }
+    }
+
+    fn lookup_failed(&self, hwaddr: &HwAddr, why: &Why) -> Reply {
+        let failure = http_status::of(why, hwaddr);
+        if let Some(reason) = failure.pool_failure {
+            self.metrics.pool_failure(reason);
+            self.log.line(Level::Warn, format_args!("mac={hwaddr} pool unusable: {why}"));
+        }
+        Reply::text(failure.status, failure.body)
     }
 
     /// The pool, read now. An uncontended lock is taken inline; a writer holding it sends the
     /// wait (up to `--lock-timeout-ms`) to a blocking thread, so the event loop keeps serving.
-    async fn read_pool(&self) -> Result<Vec<u8>, LookupError> {
+    async fn read_pool(&self) -> Result<Vec<u8>, Why> {
         let inline =
             lookup::read_pool_with(&mut self.reader.lock().unwrap_or_else(PoisonError::into_inner), Duration::ZERO);
         match inline {

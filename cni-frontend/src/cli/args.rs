@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use lexopt::prelude::*;
 
 use super::report::CliError;
-use crate::cni::netconf::DEFAULT_KVP_PATH;
+use ipoib_host::defaults::KVP_PATH as DEFAULT_KVP_PATH;
 
 /// Where hv_kvp_daemon keeps its pools: `.kvp_pool_<N>` for N in 0..=4.
 const POOL_DIR: &str = "/var/lib/hyperv";
@@ -35,8 +35,9 @@ USAGE:
   ipoib [--path FILE] [--json]              the MAC -> address pairs of IPoIB_Data
   ipoib --hwaddr ADDR [--path FILE]         the address of a hardware address as `ip link`
                                             prints it (20-byte IPoIB or 6-byte, colon hex)
-  ipoib --netns PATH --ifname NAME [--path FILE]
-                                            what ADD answers for that NIC
+  ipoib --netns PATH --ifname NAME [--config FILE] [--path FILE]
+                                            what ADD answers for that NIC (with the
+                                            prefix, pool and PCI fallback of FILE's config)
   check-config FILE|-                       decode a netconf or conflist as ADD does
   doctor [--json] [--path FILE] [--sys DIR] [--proc DIR] [--cni-etc DIR] [--cni-bin-dir DIR]
                                             check this node; exit 1 if a check fails
@@ -44,7 +45,8 @@ USAGE:
                                             atomically
 
 Pools are read under hv_kvp_daemon's lock, as ADD reads them. Bytes that are not UTF-8 are
-printed as \\xNN. Exit status: 0 ok, 1 failure, 2 usage error.
+printed as \\xNN. Exit status: 0 ok, 1 failure, 2 usage error, 3 not ready yet (pool
+missing, locked, empty or without IPoIB_Data: try again later).
 ";
 
 /// One parsed command line.
@@ -58,8 +60,8 @@ pub enum Invocation {
     Version,
     /// `kvp` and `kvp get`.
     Kvp { pool: PathBuf, json: bool, keys: Option<Vec<OsString>> },
-    /// `ipoib`.
-    Ipoib { pool: PathBuf, json: bool, query: Query },
+    /// `ipoib`: the pool of `--path`, else of `--config`'s config, else the default.
+    Ipoib { pool: Option<PathBuf>, config: Option<OsString>, json: bool, query: Query },
     /// `check-config`.
     CheckConfig { file: OsString },
     /// `doctor`.
@@ -168,7 +170,7 @@ fn kvp(parser: &mut lexopt::Parser) -> Result<Invocation, Parsed> {
 }
 
 fn ipoib(parser: &mut lexopt::Parser) -> Result<Invocation, Parsed> {
-    let (mut pool, mut json): (Option<PathBuf>, bool) = (None, false);
+    let (mut pool, mut json, mut config): (Option<PathBuf>, bool, Option<OsString>) = (None, false, None);
     let (mut hwaddr, mut netns, mut ifname): (Option<OsString>, Option<PathBuf>, Option<String>) = (None, None, None);
     while let Some(arg) = parser.next()? {
         match arg {
@@ -177,6 +179,7 @@ fn ipoib(parser: &mut lexopt::Parser) -> Result<Invocation, Parsed> {
             Long("hwaddr") => hwaddr = Some(parser.value()?),
             Long("netns") => netns = Some(parser.value()?.into()),
             Long("ifname") => ifname = Some(parser.value()?.string()?),
+            Long("config") => config = Some(parser.value()?),
             other => return Err(other.unexpected().into()),
         }
     }
@@ -187,7 +190,7 @@ fn ipoib(parser: &mut lexopt::Parser) -> Result<Invocation, Parsed> {
         (None, _, _) => return Err(usage("--netns and --ifname go together")),
         (Some(_), _, _) => return Err(usage("--hwaddr cannot be combined with --netns/--ifname")),
     };
-    Ok(Invocation::Ipoib { pool: pool.unwrap_or_else(|| PathBuf::from(DEFAULT_KVP_PATH)), json, query })
+    Ok(Invocation::Ipoib { pool, config, json, query })
 }
 
 fn check_config(parser: &mut lexopt::Parser) -> Result<Invocation, Parsed> {

@@ -7,7 +7,10 @@
 
 use std::ffi::OsStr;
 use std::io::{Read, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use ipoib_host::defaults;
 
 use super::escape::{self, json_string, text};
 use super::node_file::{self, NodeFileError};
@@ -33,6 +36,33 @@ pub struct Decoded {
     pub path: String,
     /// A summary of the decoded `ipam` settings.
     pub summary: String,
+    /// The settings a lookup uses.
+    pub settings: Settings,
+}
+
+/// What of a config a lookup uses (`ipoib --config`): ADD's view of the same file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// `ipam.kvpPath`.
+    pub kvp_path: PathBuf,
+    /// `ipam.prefixLength`.
+    pub prefix_length: u8,
+    /// `ipam.lockTimeoutMs`.
+    pub lock_timeout: Duration,
+    /// The NIC's PCI address for the sysfs fallback (`runtimeConfig.deviceID` and the like).
+    pub device_id: Option<String>,
+}
+
+impl Default for Settings {
+    /// What ADD uses for a config that sets nothing.
+    fn default() -> Settings {
+        Settings {
+            kvp_path: PathBuf::from(defaults::KVP_PATH),
+            prefix_length: defaults::PREFIX_LENGTH,
+            lock_timeout: Duration::from_millis(defaults::LOCK_TIMEOUT_MS.into()),
+            device_id: None,
+        }
+    }
 }
 
 /// Checks one config file's bytes, with its paths held beneath `dirs` as the plugin holds them:
@@ -143,7 +173,13 @@ fn check_netconf(input: &[u8], at: &str, dirs: &AllowedDirs) -> Result<Decoded, 
         ipam.routes.len(),
         ipam.lock_timeout.as_millis()
     );
-    Ok(Decoded { path: at.to_string(), summary })
+    let settings = Settings {
+        kvp_path: PathBuf::from(ipam.kvp_path.as_ref()),
+        prefix_length: ipam.prefix_length,
+        lock_timeout: ipam.lock_timeout,
+        device_id: conf.device_id.as_deref().map(str::to_owned),
+    };
+    Ok(Decoded { path: at.to_string(), summary, settings })
 }
 
 fn too_large(name: &str) -> CliError {
@@ -161,6 +197,48 @@ pub fn run(
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> Result<i32, CliError> {
+    let (name, input) = read_config(file, stdin)?;
+    match check(&input, &dirs_from_env()) {
+        Ok(decoded) => {
+            for d in decoded {
+                let at = if d.path.is_empty() { String::new() } else { format!(" {}", d.path) };
+                let _ = writeln!(stdout, "{name}{at}: ok ({})", d.summary);
+            }
+            Ok(0)
+        }
+        Err(problems) => {
+            for p in &problems {
+                let at = if p.path.is_empty() { String::new() } else { format!(" {}", p.path) };
+                // The decoder's message may quote a config value: escaped, like everything printed.
+                let _ = writeln!(stderr, "{name}{at}: {}", escape::controls(&p.msg));
+            }
+            Err(CliError::new(
+                format!("{name}: {} problem(s); ADD would fail with this config", problems.len()),
+                "fix the keys named above; the README's configuration table lists each key",
+            ))
+        }
+    }
+}
+
+/// The settings of the first config in `file` that uses this plugin, as ADD would decode it.
+pub fn settings_of(file: &OsStr, stdin: &mut dyn Read) -> Result<Settings, CliError> {
+    let (name, input) = read_config(file, stdin)?;
+    match check(&input, &dirs_from_env()) {
+        Ok(decoded) => decoded.into_iter().next().map(|d| d.settings).ok_or_else(|| {
+            CliError::new(format!("{name} has no config for {PLUGIN_NAME}"), "`check-config FILE` says more")
+        }),
+        Err(problems) => {
+            let first = problems.first().map_or(String::new(), |p| format!(": {}: {}", p.path, p.msg));
+            Err(CliError::new(
+                format!("{name} is not a valid config{first}"),
+                "`check-config FILE` lists every problem",
+            ))
+        }
+    }
+}
+
+/// The bytes of `file` (`-`: stdin), at most [`MAX_STDIN`], and the name to show for it.
+fn read_config(file: &OsStr, stdin: &mut dyn Read) -> Result<(String, Vec<u8>), CliError> {
     let (name, input) = if file == "-" {
         let mut input = Vec::new();
         let limit = u64::try_from(MAX_STDIN).unwrap_or(u64::MAX);
@@ -188,26 +266,7 @@ pub fn run(
     if input.len() > MAX_STDIN {
         return Err(too_large(&name));
     }
-    match check(&input, &dirs_from_env()) {
-        Ok(decoded) => {
-            for d in decoded {
-                let at = if d.path.is_empty() { String::new() } else { format!(" {}", d.path) };
-                let _ = writeln!(stdout, "{name}{at}: ok ({})", d.summary);
-            }
-            Ok(0)
-        }
-        Err(problems) => {
-            for p in &problems {
-                let at = if p.path.is_empty() { String::new() } else { format!(" {}", p.path) };
-                // The decoder's message may quote a config value: escaped, like everything printed.
-                let _ = writeln!(stderr, "{name}{at}: {}", escape::controls(&p.msg));
-            }
-            Err(CliError::new(
-                format!("{name}: {} problem(s); ADD would fail with this config", problems.len()),
-                "fix the keys named above; the README's configuration table lists each key",
-            ))
-        }
-    }
+    Ok((name, input))
 }
 
 #[cfg(test)]

@@ -264,7 +264,9 @@ fn pair_of(snapshot: Option<&Snapshot>, mac: kvp_core::Mac) -> Result<String, (S
     let Some(snapshot) = snapshot else {
         return Err((Status::Warning, "not looked up: IPoIB_Data unusable (see above)".into(), String::new()));
     };
-    snapshot.address_of(mac).map(|a| a.to_string()).map_err(|e| (Status::Failure, e.msg, e.hint))
+    let question =
+        ipoib_host::Question { nic: ipoib_host::Nic::Mac(mac), prefix_length: ipoib_host::defaults::PREFIX_LENGTH };
+    snapshot.lookup(question).map(|a| a.ip.to_string()).map_err(|e| (Status::Failure, e.msg, e.hint))
 }
 
 fn check_ports(sys: &Path, snapshot: Option<&Snapshot>, list: &mut Checklist) {

@@ -1,10 +1,11 @@
 //! The operator CLI: the same binary, run by hand (no `CNI_COMMAND`), to ask a node which
 //! address a NIC gets and why not, to check configs and the node, and to install the plugin.
 //!
-//! It is a third face over the plugin's core (ARCHITECTURE.md): the pool is read under the same
-//! lock as ADD (`pool_file::read_locked`, a copy, so a fault is an error, never a SIGBUS), the
-//! `IPoIB_Data` errors are the plugin's own (`error_codes`), and `check-config` runs the plugin's
-//! netconf decoder. Every failure is an exit status and a one-line hint on stderr.
+//! It is a third face over the host crate (ARCHITECTURE.md): the pool is read under the same
+//! lock as ADD (a copy, so a fault is an error, never a SIGBUS), a NIC's address is the host
+//! crate's one `lookup`, and `check-config` runs the plugin's netconf decoder. Every failure is
+//! an exit status and a one-line hint on stderr; a reason for "no address" is mapped once, in
+//! `why.rs`.
 //!
 //! The CNI path never reaches this module: `main` dispatches on `CNI_COMMAND` first, and the
 //! entry here is `#[cold]` and never inlined, so its code stays out of the ADD's pages.
@@ -19,6 +20,7 @@ mod kvp;
 mod node_file;
 mod pool;
 mod report;
+mod why;
 
 use std::ffi::OsString;
 use std::io::{Read, Write};
@@ -74,7 +76,14 @@ fn run(
             Ok(0)
         }
         Invocation::Kvp { pool, json, keys } => kvp::run(&pool, json, keys.as_deref(), stdout, stderr),
-        Invocation::Ipoib { pool, json, query } => ipoib::run(&pool, json, &query, stdout),
+        Invocation::Ipoib { pool, config, json, query } => {
+            let settings = match config {
+                Some(file) => check_config::settings_of(&file, stdin)?,
+                None => check_config::Settings::default(),
+            };
+            let pool = pool.unwrap_or_else(|| settings.kvp_path.clone());
+            ipoib::run(&pool, &settings, json, &query, stdout)
+        }
         Invocation::CheckConfig { file } => check_config::run(&file, stdin, stdout, stderr),
         Invocation::Doctor(options) => doctor::run(&options, stdout),
         Invocation::Install { dest } => install::run(&dest, stdout),

@@ -1,19 +1,21 @@
-//! The CLI's one view of a pool: a copy read under hv_kvp_daemon's lock, and the plugin's own
-//! lookup on it. Every kvp-core call of the CLI is here, so a change of that API touches one file.
+//! The CLI's one view of a pool: a copy read under hv_kvp_daemon's lock, and the host crate's
+//! lookup on it. The CLI's calls of kvp-core's record and `IPoIB_Data` API are here (the
+//! hardware-address parsers it also uses sit at the end of this file), so a change of that API
+//! touches one file of the CLI.
 
-use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use ipoib_host::defaults;
+use ipoib_host::{lookup, Assigned, Question, Source};
 use kvp_core::{IpoibData, Mac, Pair, Pool};
 
 use super::report::CliError;
-use crate::cni::netconf::DEFAULT_LOCK_TIMEOUT_MS;
-use crate::error_codes::{empty_pool, no_pair, resolve_error};
 use crate::pool_file;
+use crate::Why;
 
 /// How long to wait for hv_kvp_daemon's write lock: the plugin's default.
-pub const LOCK_TIMEOUT: Duration = Duration::from_millis(DEFAULT_LOCK_TIMEOUT_MS as u64);
+pub const LOCK_TIMEOUT: Duration = Duration::from_millis(defaults::LOCK_TIMEOUT_MS as u64);
 
 /// A pool's bytes, copied under the read lock that ADD takes.
 pub struct Snapshot {
@@ -53,13 +55,9 @@ impl Snapshot {
         self.pool().get(key).map(|r| r.value())
     }
 
-    /// The validated `IPoIB_Data`, with the plugin's errors.
+    /// The validated `IPoIB_Data`.
     pub fn ipoib_data(&self) -> Result<IpoibData<'_>, CliError> {
-        let (records, trailing) = self.record_count();
-        if records == 0 {
-            return Err(empty_pool(&self.path, trailing).into());
-        }
-        IpoibData::from_pool(&self.pool()).map_err(|e| resolve_error(e, &self.path).into())
+        IpoibData::from_pool(&self.pool()).map_err(|e| Why::from_resolve(e, self.path.clone()).into())
     }
 
     /// Every pair of `IPoIB_Data`.
@@ -67,11 +65,9 @@ impl Snapshot {
         Ok(self.ipoib_data()?.pairs().collect())
     }
 
-    /// The address of `mac`, or the plugin's error for why there is none.
-    pub fn address_of(&self, mac: Mac) -> Result<IpAddr, CliError> {
-        let data = self.ipoib_data()?;
-        let pair = data.find(mac).ok_or_else(|| CliError::from(no_pair(mac, data.len())))?;
-        Ok(pair.ip)
+    /// The host crate's answer to `question` from this copy, or why there is none.
+    pub fn lookup(&self, question: Question<'_>) -> Result<Assigned, CliError> {
+        Ok(lookup(Source::Read { path: &self.path, bytes: &self.bytes }, question, &mut |_| {})?)
     }
 }
 

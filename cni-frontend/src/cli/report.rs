@@ -3,8 +3,6 @@
 use std::io::Write;
 
 use super::escape::controls;
-use crate::cni::CniError;
-use crate::pool_file::PoolFileError;
 
 /// Exit status of a usage error (unknown command or option), as most tools use.
 pub const USAGE_STATUS: i32 = 2;
@@ -42,18 +40,5 @@ impl CliError {
         if !self.hint.is_empty() {
             let _ = writeln!(stderr, "  hint: {}", controls(&self.hint));
         }
-    }
-}
-
-/// The plugin's own message and details: the CLI says the same as ADD would.
-impl From<CniError> for CliError {
-    fn from(e: CniError) -> CliError {
-        CliError::new(e.msg, e.details)
-    }
-}
-
-impl From<PoolFileError> for CliError {
-    fn from(e: PoolFileError) -> CliError {
-        CniError::from(e).into()
     }
 }

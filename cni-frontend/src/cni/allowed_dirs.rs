@@ -112,7 +112,7 @@ impl AllowedDir {
     }
 
     fn unusable(&self, key: &str, value: &str) -> CniError {
-        let shown = crate::shown::Shown::new(value);
+        let shown = crate::outside_value::Shown::new(value);
         CniError::new(Code::InvalidConfig, format!("{key} cannot be checked: {} is not an absolute path", self.var))
             .with_details(format!(
                 "the runtime's environment has {}={shown:?}; the node's admin must set an absolute directory \

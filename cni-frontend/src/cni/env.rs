@@ -15,7 +15,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 
 use super::error::{CniError, Code};
-use crate::shown::Shown;
+use crate::outside_value::Shown;
 
 /// The CNI command in `CNI_COMMAND`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

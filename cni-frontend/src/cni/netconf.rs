@@ -23,14 +23,12 @@ use super::error::{CniError, Code};
 use super::json::Value;
 use super::version::{CniVersion, SUPPORTED};
 
-/// Where hv_kvp_daemon keeps pool 0 (host → guest data).
-pub const DEFAULT_KVP_PATH: &str = "/var/lib/hyperv/.kvp_pool_0";
-/// The prefix length Azure's agent and the Go plugin assume.
-pub const DEFAULT_PREFIX_LENGTH: u8 = 16;
-/// How long to wait for hv_kvp_daemon's write lock to clear.
-pub const DEFAULT_LOCK_TIMEOUT_MS: u32 = 2000;
-/// Longest lock wait a config may ask for.
-pub const MAX_LOCK_TIMEOUT_MS: u32 = 60_000;
+// The defaults every face shares, under the names of the config keys they fill in.
+use ipoib_host::defaults::{max_prefix, MAX_PREFIX_V6};
+pub use ipoib_host::defaults::{
+    KVP_PATH as DEFAULT_KVP_PATH, LOCK_TIMEOUT_MS as DEFAULT_LOCK_TIMEOUT_MS, MAX_LOCK_TIMEOUT_MS,
+    PREFIX_LENGTH as DEFAULT_PREFIX_LENGTH,
+};
 /// Most routes a config may list.
 pub const MAX_ROUTES: usize = 64;
 /// Most addresses read from `prevResult.ips`.
@@ -194,7 +192,9 @@ fn ipam_conf<'a>(value: Value<'a>, dirs: &AllowedDirs) -> Result<IpamConf<'a>, C
                 string(value, "ipam.type", "a string")?;
             }
             Some("kvppath") => ipam.kvp_path = absolute_path(value, "ipam.kvpPath")?,
-            Some("prefixlength") => ipam.prefix_length = number(value, "ipam.prefixLength", 1..=128, PREFIX_RULE)?,
+            Some("prefixlength") => {
+                ipam.prefix_length = number(value, "ipam.prefixLength", 1..=MAX_PREFIX_V6, PREFIX_RULE)?
+            }
             Some("locktimeoutms") => {
                 let ms = number(value, "ipam.lockTimeoutMs", 0..=MAX_LOCK_TIMEOUT_MS, LOCK_TIMEOUT_RULE)?;
                 ipam.lock_timeout = Duration::from_millis(ms.into());
@@ -298,8 +298,7 @@ pub fn parse_cidr(text: &str) -> Option<Cidr> {
         return None;
     }
     let len: u8 = len.parse().ok()?;
-    let max = if addr.is_ipv4() { 32 } else { 128 };
-    (len <= max).then_some((addr, len))
+    (len <= max_prefix(addr)).then_some((addr, len))
 }
 
 fn string<'a>(value: Value<'a>, path: &str, rule: &str) -> Result<Cow<'a, str>, CniError> {

@@ -23,7 +23,7 @@ use nix::sys::socket::{recv, sendto, socket, AddressFamily, MsgFlags, NetlinkAdd
 use nix::sys::stat::{fstat, Mode, SFlag};
 
 use crate::netlink::{build_getlink_request, parse_getlink_reply, NetlinkError, GETLINK_REQUEST_MAX_LEN};
-use crate::shown::Shown;
+use crate::outside_value::Shown;
 
 /// The calling thread's own netns, as tests look at it. The plugin itself takes its way back
 /// with `SIOCGSKNS` instead (see `sys::current_netns`): procfs costs a new process far more.
@@ -221,8 +221,10 @@ pub fn hwaddr_in_netns(netns: &Path, ifname: &str) -> Result<HwAddr, LinkError> 
     query_hwaddr(&socket, &link)
 }
 
-/// The hardware address of `ifname` in the calling thread's own network namespace.
-pub fn hwaddr_in_current_netns(ifname: &str) -> Result<HwAddr, LinkError> {
+/// The hardware address of `ifname` in the calling thread's own network namespace: for tests,
+/// which look at links they made in their own netns.
+#[cfg(test)]
+fn hwaddr_in_current_netns(ifname: &str) -> Result<HwAddr, LinkError> {
     let link = LinkName::new(None, ifname);
     let socket = route_socket()
         .map_err(|errno| LinkError::new(&link, LinkErrorKind::Socket { step: SocketStep::Open, errno }))?;

@@ -26,9 +26,9 @@ use nix::errno::Errno;
 use nix::fcntl::{fcntl, FcntlArg, OFlag};
 use nix::libc;
 
+use crate::outside_value::Shown;
 pub use crate::regular_file::FileKind;
 use crate::regular_file::{self, Identity, OpenError};
-use crate::shown::Shown;
 use crate::sys::ReadOnlyMapping;
 
 /// Largest pool accepted: 1024 records. hv_kvp_daemon's pools hold tens.
@@ -121,6 +121,17 @@ impl fmt::Display for IoStep {
 }
 
 impl PoolFileError {
+    /// Whether waiting may cure it: the daemon has not created the pool yet, or is rewriting it.
+    pub fn is_transient(&self) -> bool {
+        match self.kind {
+            PoolFileErrorKind::Missing | PoolFileErrorKind::LockTimeout { .. } => true,
+            PoolFileErrorKind::Symlink
+            | PoolFileErrorKind::NotRegular { .. }
+            | PoolFileErrorKind::TooLarge { .. }
+            | PoolFileErrorKind::Io { .. } => false,
+        }
+    }
+
     fn new(path: &Path, kind: PoolFileErrorKind) -> PoolFileError {
         PoolFileError { path: path.to_path_buf(), kind }
     }

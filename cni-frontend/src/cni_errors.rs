@@ -1,6 +1,7 @@
-//! Which CNI code each failure found while serving a command gets: the one place that decides.
-//! The README's error-code table is this file in prose. (Decoding the environment and the
-//! network config, in `cni/`, reports the spec's codes 4, 6 and 7 itself.)
+//! The plugin's face of every failure: [`Why`] (no address for the NIC) mapped once, with an
+//! exhaustive `match`, to a CNI code, message and details, and the constructors of the plugin's
+//! other errors. The README's error-code table is this file in prose. (Decoding the
+//! environment and the network config, in `cni/`, reports the spec's codes 4, 6 and 7 itself.)
 //!
 //! | failure | code |
 //! |---|---|
@@ -23,39 +24,78 @@
 //! | the NIC is an IPoIB child link (ipoib-cni) | 105 |
 
 use std::net::IpAddr;
-use std::path::Path;
 
-use kvp_core::{Mac, ResolveError};
+use ipoib_host::pool_file::{PoolFileError, PoolFileErrorKind};
+use ipoib_host::sys::FaultReport;
+use ipoib_host::Why;
 
 use crate::cni::{CniError, CniVersion, Code, Command};
-use crate::link::{LinkError, LinkErrorKind};
-use crate::pool_file::{PoolFileError, PoolFileErrorKind};
-use crate::shown::Shown;
-use crate::sys::FaultReport;
-use crate::sysfs::SysfsError;
+use crate::outside_value::Shown;
 
-impl From<PoolFileError> for CniError {
-    fn from(e: PoolFileError) -> CniError {
-        let (code, details) = match &e.kind {
-            PoolFileErrorKind::Missing => {
-                (Code::TryAgainLater, "hv_kvp_daemon (package hyperv-daemons) creates it; is it running?")
+impl From<Why> for CniError {
+    fn from(why: Why) -> CniError {
+        let msg = why.to_string();
+        let (code, details) = match why {
+            Why::Pool(e) => return pool_file_error(e),
+            Why::PoolEmpty { .. } => {
+                (Code::TryAgainLater, "the host has not pushed KVP data to hv_kvp_daemon yet; retry later".into())
             }
-            PoolFileErrorKind::LockTimeout { .. } => {
-                (Code::TryAgainLater, "hv_kvp_daemon is rewriting the pool; retry, or raise ipam.lockTimeoutMs")
+            Why::NoIpoibData { .. } => (
+                Code::TryAgainLater,
+                "the host publishes it on InfiniBand VM sizes once the IB NICs are up; retry later".into(),
+            ),
+            Why::Malformed { path, .. } => (Code::MalformedIpoibData, format!("in KVP pool {}", Shown::path(&path))),
+            Why::NoPair { .. } => (
+                Code::NoAddressForNic,
+                "the NIC is not one the host assigned an IPoIB address to, or the host has not published it yet".into(),
+            ),
+            Why::NetnsMissing(e) => return CniError::new(Code::UnknownContainer, e.to_string()),
+            Why::NetnsIsOwn(e) => return CniError::new(Code::InvalidNetns, e.to_string()),
+            Why::IpoibChild(_) => (Code::IpoibChildLink, CHILD_DETAILS.into()),
+            Why::NicUnreadable { link, fallback: None } => {
+                return CniError::new(Code::NicLookupFailed, link.to_string())
             }
-            PoolFileErrorKind::Symlink => (
-                Code::InvalidConfig,
-                "ipam.kvpPath must name the pool file itself, beneath AZURE_IPOIB_KVP_DIR; no symlink is followed",
-            ),
-            PoolFileErrorKind::NotRegular { .. } | PoolFileErrorKind::TooLarge { .. } => (
-                Code::PoolUnusable,
-                "ipam.kvpPath must name hv_kvp_daemon's pool file, normally /var/lib/hyperv/.kvp_pool_0",
-            ),
-            PoolFileErrorKind::Io { .. } => (Code::PoolUnusable, "check the path and its permissions"),
+            Why::NicUnreadable { link, fallback: Some(fallback) } => {
+                let (pci, error) = *fallback;
+                return CniError::new(Code::NicLookupFailed, link.to_string())
+                    .with_details(format!("fallback by PCI device {} failed too: {error}", Shown::new(&pci)));
+            }
+            Why::PrefixTooLong { prefix, max, ip, mac } => {
+                return CniError::new(Code::InvalidConfig, "invalid ipam.prefixLength in network config")
+                    .with_details(format!(
+                    "ipam.prefixLength is {prefix}, but the address for MAC {mac} is {ip}, which allows at most /{max}"
+                ))
+            }
         };
-        CniError::new(code, e.to_string()).with_details(details)
+        CniError::new(code, msg).with_details(details)
     }
 }
+
+/// The pool file's failures, each with what to check.
+fn pool_file_error(e: PoolFileError) -> CniError {
+    let (code, details) = match &e.kind {
+        PoolFileErrorKind::Missing => {
+            (Code::TryAgainLater, "hv_kvp_daemon (package hyperv-daemons) creates it; is it running?")
+        }
+        PoolFileErrorKind::LockTimeout { .. } => {
+            (Code::TryAgainLater, "hv_kvp_daemon is rewriting the pool; retry, or raise ipam.lockTimeoutMs")
+        }
+        PoolFileErrorKind::Symlink => (
+            Code::InvalidConfig,
+            "ipam.kvpPath must name the pool file itself, beneath AZURE_IPOIB_KVP_DIR; no symlink is followed",
+        ),
+        PoolFileErrorKind::NotRegular { .. } | PoolFileErrorKind::TooLarge { .. } => (
+            Code::PoolUnusable,
+            "ipam.kvpPath must name hv_kvp_daemon's pool file, normally /var/lib/hyperv/.kvp_pool_0",
+        ),
+        PoolFileErrorKind::Io { .. } => (Code::PoolUnusable, "check the path and its permissions"),
+    };
+    CniError::new(code, e.to_string()).with_details(details)
+}
+
+/// What to do about an IPoIB child link, which the message names.
+const CHILD_DETAILS: &str = "every child of one port would get the same address; give ipoib-cni child links addresses \
+     with an IPAM plugin such as whereabouts, and use this plugin for the IB NICs themselves (host-device)";
 
 /// The text of the error for a fault inside the pool's mapping.
 macro_rules! pool_fault_msg {
@@ -126,84 +166,14 @@ pub fn pool_fault_report(command: Command, version: CniVersion) -> FaultReport {
     FaultReport { stdout: stdout.as_bytes(), stderr: stderr.as_bytes() }
 }
 
-/// The error [`pool_fault_report`] writes, as a value: `code` is 11, or 50 for STATUS.
-pub fn pool_fault_error(code: Code) -> CniError {
-    CniError::new(code, pool_fault_msg!()).with_details(pool_fault_details!())
-}
-
-/// A pool with no whole record yet: empty, or only `trailing` bytes of a partial one.
-pub fn empty_pool(path: &Path, trailing: usize) -> CniError {
-    let msg = match trailing {
-        0 => format!("KVP pool {} is empty", Shown::path(path)),
-        n => format!("KVP pool {} holds no whole record ({n} bytes)", Shown::path(path)),
-    };
-    CniError::new(Code::TryAgainLater, msg)
-        .with_details("the host has not pushed KVP data to hv_kvp_daemon yet; retry later")
-}
-
-/// A lookup failure, for the pool at `path`.
-pub fn resolve_error(e: ResolveError, path: &Path) -> CniError {
-    match e {
-        ResolveError::NoIpoibData => CniError::new(
-            Code::TryAgainLater,
-            format!("KVP pool {} has no {} record", Shown::path(path), kvp_core::IPOIB_DATA_KEY),
-        )
-        .with_details("the host publishes it on InfiniBand VM sizes once the IB NICs are up; retry later"),
-        ResolveError::Malformed(e) => CniError::new(Code::MalformedIpoibData, format!("malformed {e}"))
-            .with_details(format!("in KVP pool {}", Shown::path(path))),
-        ResolveError::NoPair { mac, pairs } => no_pair(mac, pairs),
-        // `ResolveError` may grow; a new kind is a malformed pool until it gets its own code.
-        e => CniError::new(Code::MalformedIpoibData, e.to_string())
-            .with_details(format!("in KVP pool {}", Shown::path(path))),
-    }
-}
-
-/// No pair for `mac` among `pairs`.
-pub fn no_pair(mac: Mac, pairs: usize) -> CniError {
-    CniError::new(
-        Code::NoAddressForNic,
-        format!("{} has no pair for MAC {mac} ({pairs} pairs listed)", kvp_core::IPOIB_DATA_KEY),
-    )
-    .with_details("the NIC is not one the host assigned an IPoIB address to, or the host has not published it yet")
-}
-
 /// STATUS reports every reason the pool cannot serve ADD as "not ready", keeping the message.
 pub fn not_ready(e: CniError) -> CniError {
     CniError::new(Code::NotReady, e.msg).with_details(e.details)
 }
 
-/// The NIC's link could not be read, and there was no fallback (or it failed: `fallback`).
-pub fn link_failure(e: &LinkError, fallback: Option<(&str, &SysfsError)>) -> CniError {
-    let code = match e.kind {
-        LinkErrorKind::NetnsNotFound => Code::UnknownContainer,
-        LinkErrorKind::SameAsOwnNetns => Code::InvalidNetns,
-        LinkErrorKind::IpoibChild { .. } => {
-            return CniError::new(Code::IpoibChildLink, e.to_string()).with_details(
-                "every child of one port would get the same address; give ipoib-cni child links addresses \
-                 with an IPAM plugin such as whereabouts, and use this plugin for the IB NICs themselves (host-device)",
-            );
-        }
-        _ => Code::NicLookupFailed,
-    };
-    let error = CniError::new(code, e.to_string());
-    match fallback {
-        Some((pci, sysfs_error)) => {
-            error.with_details(format!("fallback by PCI device {} failed too: {sysfs_error}", Shown::new(pci)))
-        }
-        None => error,
-    }
-}
-
 /// A command that looks the NIC up was run without saying where the NIC is.
 pub fn nic_env_missing() -> CniError {
     CniError::new(Code::InvalidEnv, "CNI_NETNS and CNI_IFNAME are required to find the NIC")
-}
-
-/// `ipam.prefixLength` is longer than the address family of the NIC's address allows.
-pub fn prefix_too_long(prefix: u8, mac: Mac, ip: IpAddr, max: u8) -> CniError {
-    CniError::new(Code::InvalidConfig, "invalid ipam.prefixLength in network config").with_details(format!(
-        "ipam.prefixLength is {prefix}, but the address for MAC {mac} is {ip}, which allows at most /{max}"
-    ))
 }
 
 /// CHECK: `prevResult` holds `had`, not the address KVP assigns now.
@@ -232,7 +202,13 @@ pub fn stdin_too_large(limit_mib: usize) -> CniError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::link::LinkName;
+    use ipoib_host::link::{LinkError, LinkErrorKind, LinkName};
+    use ipoib_host::sysfs::SysfsError;
+
+    /// The error [`pool_fault_report`] writes, as a value: `code` is 11, or 50 for STATUS.
+    fn pool_fault_error(code: Code) -> CniError {
+        CniError::new(code, pool_fault_msg!()).with_details(pool_fault_details!())
+    }
 
     #[test]
     fn the_prepared_fault_report_is_the_error_each_command_and_version_would_print() {
@@ -253,27 +229,35 @@ mod tests {
         assert!(report.stderr.starts_with(b"azure-ipoib-ipam-cni: STATUS failed (code 50): KVP pool changed"));
     }
 
+    fn link_error(netns: &str, kind: LinkErrorKind) -> LinkError {
+        LinkError { link: LinkName { ifname: "net1".into(), netns: Some(netns.into()) }, kind }
+    }
+
     #[test]
     fn an_ipoib_child_gets_its_own_code_and_points_to_whereabouts() {
-        let link = LinkName { ifname: "net1".into(), netns: Some("/var/run/netns/pod".into()) };
-        let e = LinkError { link, kind: LinkErrorKind::IpoibChild { parent_index: 7 } };
-        let fallback_error = SysfsError::DeviceNotFound { path: "/sys/bus/pci/devices/x".into() };
-        for error in [link_failure(&e, None), link_failure(&e, Some(("0000:00:08.0", &fallback_error)))] {
-            assert_eq!(error.code, Code::IpoibChildLink);
-            assert_eq!(error.code.number(), 105);
-            assert!(error
-                .msg
-                .contains("link \"net1\" in netns /var/run/netns/pod is an IPoIB child link (parent ifindex 7)"));
-            assert!(error.details.contains("whereabouts"), "{}", error.details);
-        }
+        let error = CniError::from(Why::IpoibChild(link_error(
+            "/var/run/netns/pod",
+            LinkErrorKind::IpoibChild { parent_index: 7 },
+        )));
+        assert_eq!(error.code, Code::IpoibChildLink);
+        assert_eq!(error.code.number(), 105);
+        assert!(error
+            .msg
+            .contains("link \"net1\" in netns /var/run/netns/pod is an IPoIB child link (parent ifindex 7)"));
+        assert!(error.details.contains("whereabouts"), "{}", error.details);
     }
 
     #[test]
     fn a_missing_netns_is_code_3_other_link_failures_103() {
-        let link = LinkName { ifname: "net1".into(), netns: Some("/var/run/netns/gone".into()) };
-        let gone = LinkError { link: link.clone(), kind: LinkErrorKind::NetnsNotFound };
-        assert_eq!(link_failure(&gone, None).code, Code::UnknownContainer);
-        let no_link = LinkError { link, kind: LinkErrorKind::NoSuchLink };
-        assert_eq!(link_failure(&no_link, None).code, Code::NicLookupFailed);
+        let gone = link_error("/var/run/netns/gone", LinkErrorKind::NetnsNotFound);
+        assert_eq!(CniError::from(Why::NetnsMissing(gone)).code, Code::UnknownContainer);
+        let no_link = link_error("/var/run/netns/pod", LinkErrorKind::NoSuchLink);
+        let fallback = SysfsError::DeviceNotFound { path: "/sys/bus/pci/devices/x".into() };
+        let error = CniError::from(Why::NicUnreadable {
+            link: no_link,
+            fallback: Some(Box::new(("0000:00:08.0".into(), fallback))),
+        });
+        assert_eq!(error.code, Code::NicLookupFailed);
+        assert!(error.details.starts_with("fallback by PCI device 0000:00:08.0 failed too: no PCI device at"));
     }
 }

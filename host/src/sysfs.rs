@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use kvp_core::{port_guid_from_gid_text, HwAddrError, Mac};
 
-use crate::shown::Shown;
+use crate::outside_value::Shown;
 
 /// Longest PCI address accepted: far more than `dddd:bb:dd.f` (or VMD's 5-digit domains) needs.
 pub const MAX_PCI_ADDR_LEN: usize = 64;
