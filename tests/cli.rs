@@ -78,14 +78,15 @@ fn kvp_lists_records_and_escapes_bytes() {
 fn pool_errors_name_the_file_and_what_to_check() {
     let dir = TempDir::new("cli-errors");
     let none = dir.path("none");
-    let err = cli(&["kvp", "--path", none.to_str().unwrap()]).fails(1).to_string();
+    // Not ready yet (missing, locked, empty, no IPoIB_Data): exit 3, try again later.
+    let err = cli(&["kvp", "--path", none.to_str().unwrap()]).fails(3).to_string();
     assert!(err.contains(&format!("KVP pool {} does not exist", none.display())), "{err}");
     assert!(err.contains("hint: hv_kvp_daemon"), "{err}");
     let err = cli(&["ipoib", "--path", dir.0.to_str().unwrap()]).fails(1).to_string();
     assert!(err.contains("is a directory, not a regular file"), "{err}");
     let empty = dir.path("empty");
     std::fs::write(&empty, b"").unwrap();
-    assert!(cli(&["ipoib", "--path", empty.to_str().unwrap()]).fails(1).contains("is empty"));
+    assert!(cli(&["ipoib", "--path", empty.to_str().unwrap()]).fails(3).contains("is empty"));
 }
 
 #[test]
@@ -93,7 +94,7 @@ fn reads_take_the_lock_that_add_takes() {
     let dir = TempDir::new("cli-lock");
     let path = sample_pool(&dir);
     let writer = hold_write_lock(Path::new(&path));
-    let err = cli(&["kvp", "--path", &path]).fails(1).to_string();
+    let err = cli(&["kvp", "--path", &path]).fails(3).to_string();
     assert!(err.contains("stayed write-locked"), "{err}");
     drop(writer);
     cli(&["kvp", "--path", &path]).ok();
@@ -154,6 +155,25 @@ fn ipoib_netns_answers_what_add_answers() {
         .fails(1)
         .to_string();
     assert!(err.contains("no-such-ns"), "{err}");
+
+    // With the config ADD is given, the CLI answers with its prefix and its pool.
+    let conf = netconf("1.0.0", &format!(r#"{{"type":"azure-ipoib-ipam-cni","kvpPath":"{path}","prefixLength":24}}"#));
+    let file = dir.path("10-ib.conf");
+    std::fs::write(&file, &conf).unwrap();
+    let answer = cli(&["ipoib", "--netns", &ns.path(), "--ifname", "net1", "--config", file.to_str().unwrap()])
+        .ok()
+        .to_string();
+    let add = run(&cni_env("ADD", &ns.path(), "net1"), conf.as_bytes());
+    assert_eq!(add.exit, 0, "{add:?}");
+    assert_eq!((answer.trim(), add.json()["ips"][0]["address"].as_str().unwrap()), ("172.16.1.2/24", "172.16.1.2/24"));
+    // A config whose prefix the address cannot take fails as ADD does.
+    let long = netconf("1.0.0", &format!(r#"{{"type":"azure-ipoib-ipam-cni","kvpPath":"{path}","prefixLength":64}}"#));
+    std::fs::write(&file, &long).unwrap();
+    let err = cli(&["ipoib", "--netns", &ns.path(), "--ifname", "net1", "--config", file.to_str().unwrap()])
+        .fails(1)
+        .to_string();
+    assert!(err.contains("prefix length 64 is too long for 172.16.1.2"), "{err}");
+    assert_eq!(run(&cni_env("ADD", &ns.path(), "net1"), long.as_bytes()).error_code(), 7);
 }
 
 #[test]
