@@ -160,9 +160,8 @@ fn ipoib_netns_answers_what_add_answers() {
     let conf = netconf("1.0.0", &format!(r#"{{"type":"azure-ipoib-ipam-cni","kvpPath":"{path}","prefixLength":24}}"#));
     let file = dir.path("10-ib.conf");
     std::fs::write(&file, &conf).unwrap();
-    let answer = cli(&["ipoib", "--netns", &ns.path(), "--ifname", "net1", "--config", file.to_str().unwrap()])
-        .ok()
-        .to_string();
+    let answer =
+        cli(&["ipoib", "--netns", &ns.path(), "--ifname", "net1", "--config", file.to_str().unwrap()]).ok().to_string();
     let add = run(&cni_env("ADD", &ns.path(), "net1"), conf.as_bytes());
     assert_eq!(add.exit, 0, "{add:?}");
     assert_eq!((answer.trim(), add.json()["ips"][0]["address"].as_str().unwrap()), ("172.16.1.2/24", "172.16.1.2/24"));

@@ -22,11 +22,19 @@ step "clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 
 step "release build (static)"
-cargo build --release
-# The webhook on its own (it is not a default member): built beside the plugin, its std
-# dependencies would unify features into the plugin's.
-cargo build --release -p azure-ipoib-webhook
+cargo build --release -p cni-frontend
 bin=target/x86_64-unknown-linux-musl/release/azure-ipoib-ipam-cni
+alone=$(mktemp)
+cp "$bin" "$alone"
+# The plugin must not change when everything else is built beside it (the webhook, the test
+# support, the benches): the dependency graph keeps their features out of the plugin's.
+cargo build --release --workspace
+if ! cmp -s "$alone" "$bin"; then
+    echo "FAIL: the plugin built with --workspace differs from the plugin built alone; a member unified features into its dependencies (cargo tree -e features -i serde / nix / memchr)" >&2
+    exit 1
+fi
+rm -f "$alone"
+echo "$bin: byte-identical built alone and with --workspace"
 for built in "$bin" target/x86_64-unknown-linux-musl/release/azure-ipoib-webhook; do
     if readelf -d "$built" | grep -q NEEDED; then
         echo "FAIL: $built needs shared libraries; it must be static" >&2

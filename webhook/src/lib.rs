@@ -45,6 +45,8 @@ pub mod lookup;
 #[cfg(feature = "server")]
 pub mod metrics;
 #[cfg(feature = "server")]
+pub mod race;
+#[cfg(feature = "server")]
 pub mod request_clock;
 #[cfg(feature = "server")]
 pub mod routes;

@@ -4,6 +4,7 @@
 use std::convert::Infallible;
 use std::io;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use hyper::server::conn::http1;
@@ -17,6 +18,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use crate::flags::Config;
 use crate::listen::{self, Listener};
 use crate::log::Level;
+use crate::race::{first, First};
 use crate::request_clock::Clocked;
 use crate::routes::{App, READ_TIMEOUT};
 use crate::write_deadline::{self, WriteDeadline, WRITE_TIMEOUT};
@@ -61,16 +63,15 @@ async fn serve(config: Config) -> io::Result<()> {
     http.timer(TokioTimer::new()).header_read_timeout(READ_TIMEOUT).max_buf_size(MAX_HEAD);
     let graceful = GracefulShutdown::new();
 
-    let stopped = signals.stopped(log);
-    tokio::pin!(stopped);
+    let mut stopped = std::pin::pin!(signals.stopped(log));
     let signal = loop {
-        let permit = tokio::select! {
-            signal = &mut stopped => break signal,
-            permit = Arc::clone(&limit).acquire_owned() => permit.map_err(io::Error::other)?,
+        let permit = match first(&mut stopped, Arc::clone(&limit).acquire_owned()).await {
+            First::Left(signal) => break signal,
+            First::Right(permit) => permit.map_err(io::Error::other)?,
         };
-        let accepted = tokio::select! {
-            signal = &mut stopped => break signal,
-            accepted = accept(&listener) => accepted,
+        let accepted = match first(&mut stopped, accept(&listener)).await {
+            First::Left(signal) => break signal,
+            First::Right(accepted) => accepted,
         };
         match accepted {
             Ok(Conn::Tcp(stream)) => {
@@ -89,9 +90,11 @@ async fn serve(config: Config) -> io::Result<()> {
     drop(listener);
     let open = graceful.count();
     log.line(Level::Info, format_args!("{signal}: stopped accepting; finishing {open} open connections"));
-    tokio::select! {
-        () = graceful.shutdown() => log.line(Level::Info, format_args!("all connections finished; exiting")),
-        () = tokio::time::sleep(DRAIN_TIMEOUT) => log.line(Level::Warn, format_args!("connections still open after {DRAIN_TIMEOUT:?}; exiting")),
+    match first(graceful.shutdown(), tokio::time::sleep(DRAIN_TIMEOUT)).await {
+        First::Left(()) => log.line(Level::Info, format_args!("all connections finished; exiting")),
+        First::Right(()) => {
+            log.line(Level::Warn, format_args!("connections still open after {DRAIN_TIMEOUT:?}; exiting"))
+        }
     }
     Ok(())
 }
@@ -155,15 +158,19 @@ impl Signals {
     /// Resolves on SIGTERM or SIGINT, with its name. SIGHUP, which the Go original needs to see a
     /// new pool, is only logged: the pool is read on every request.
     async fn stopped(mut self, log: crate::log::Log) -> &'static str {
-        loop {
-            tokio::select! {
-                _ = self.term.recv() => return "SIGTERM",
-                _ = self.int.recv() => return "SIGINT",
-                _ = self.hup.recv() => log.line(
-                    Level::Info,
-                    format_args!("SIGHUP: nothing to reload, the KVP pool is read on every request"),
-                ),
+        std::future::poll_fn(|cx| {
+            if self.term.poll_recv(cx).is_ready() {
+                return Poll::Ready("SIGTERM");
             }
-        }
+            if self.int.poll_recv(cx).is_ready() {
+                return Poll::Ready("SIGINT");
+            }
+            // Each SIGHUP is logged; polling again re-arms the wake-up for the next one.
+            while let Poll::Ready(Some(())) = self.hup.poll_recv(cx) {
+                log.line(Level::Info, format_args!("SIGHUP: nothing to reload, the KVP pool is read on every request"));
+            }
+            Poll::Pending
+        })
+        .await
     }
 }
