@@ -8,7 +8,8 @@
 //! - [`regular_file`]: how every path that may come from a tenant is opened;
 //! - [`outside_value`]: how much of an outside value a message shows;
 //! - [`defaults`]: the facts every face shares;
-//! - [`sys`]: the crate's only `unsafe` code.
+//! - [`sys`]: the crate's only `unsafe` code;
+//! - [`vm`]: the VM's own IPoIB links (`ipoib up`), which the plugin never runs.
 //!
 //! It depends on kvp-core and nix only, so a face that uses it (the webhook) compiles none of
 //! the plugin's CNI code, and none of the faces' features reach the plugin.
@@ -23,6 +24,7 @@ pub mod regular_file;
 #[allow(unsafe_code)]
 pub mod sys;
 pub mod sysfs;
+pub mod vm;
 pub mod why;
 
 pub use lookup::{lookup, pool_ready, Assigned, Nic, Question, Source, Step};

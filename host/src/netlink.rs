@@ -40,7 +40,7 @@ pub const ARPHRD_INFINIBAND: u16 = 32;
 /// `IFNAMSIZ`: an interface name, NUL included, fits in 16 bytes.
 pub const IFNAMSIZ: usize = 16;
 /// The attribute type bits; the top two bits are the `NLA_F_NESTED`/`NLA_F_NET_BYTEORDER` flags.
-const NLA_TYPE_MASK: u16 = 0x3fff;
+pub(crate) const NLA_TYPE_MASK: u16 = 0x3fff;
 
 /// `struct nlmsghdr`: every netlink message starts with one.
 #[derive(Debug, Clone, Copy, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
@@ -100,7 +100,7 @@ pub const GETLINK_REQUEST_MAX_LEN: usize =
 
 /// `NLMSG_ALIGN` and `RTA_ALIGN`: both round up to 4. Saturates instead of overflowing, so a
 /// hostile length only ever moves a cursor to the end.
-const fn align4(len: usize) -> usize {
+pub(crate) const fn align4(len: usize) -> usize {
     len.saturating_add(3) & !3
 }
 
