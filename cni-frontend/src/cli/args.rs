@@ -38,6 +38,12 @@ USAGE:
   ipoib --netns PATH --ifname NAME [--config FILE] [--path FILE]
                                             what ADD answers for that NIC (with the
                                             prefix, pool and PCI fallback of FILE's config)
+  ipoib up [--link NAME]... [--prefix-length N] [--path FILE] [--state FILE]
+           [--watch] [--json] [--dry-run]
+                                            give this VM's IPoIB links their KVP addresses
+                                            (every InfiniBand link, or the --link ones), and
+                                            with --watch keep them so; exit 1 if a link has
+                                            no pair
   check-config FILE|-                       decode a netconf or conflist as ADD does
   doctor [--json] [--path FILE] [--sys DIR] [--proc DIR] [--cni-etc DIR] [--cni-bin-dir DIR]
                                             check this node; exit 1 if a check fails
@@ -62,6 +68,8 @@ pub enum Invocation {
     Kvp { pool: PathBuf, json: bool, keys: Option<Vec<OsString>> },
     /// `ipoib`: the pool of `--path`, else of `--config`'s config, else the default.
     Ipoib { pool: Option<PathBuf>, config: Option<OsString>, json: bool, query: Query },
+    /// `ipoib up`.
+    IpoibUp(UpOptions),
     /// `check-config`.
     CheckConfig { file: OsString },
     /// `doctor`.
@@ -79,6 +87,25 @@ pub enum Query {
     HwAddr(OsString),
     /// The NIC `ifname` in the netns at `netns`, as ADD finds it.
     Netns { netns: PathBuf, ifname: String },
+}
+
+/// What `ipoib up` is asked.
+#[derive(Debug)]
+pub struct UpOptions {
+    /// `--link NAME`, repeated; empty: every InfiniBand link.
+    pub links: Vec<String>,
+    /// `--prefix-length`.
+    pub prefix_length: u8,
+    /// `--path`.
+    pub pool: PathBuf,
+    /// `--state`.
+    pub state: PathBuf,
+    /// `--watch`.
+    pub watch: bool,
+    /// `--json`.
+    pub json: bool,
+    /// `--dry-run`.
+    pub dry_run: bool,
 }
 
 /// Where `doctor` looks: every root can be pointed at a fake tree.
@@ -170,6 +197,10 @@ fn kvp(parser: &mut lexopt::Parser) -> Result<Invocation, Parsed> {
 }
 
 fn ipoib(parser: &mut lexopt::Parser) -> Result<Invocation, Parsed> {
+    if parser.try_raw_args().is_some_and(|raw| raw.peek().is_some_and(|first| first == "up")) {
+        let _ = parser.next()?;
+        return ipoib_up(parser);
+    }
     let (mut pool, mut json, mut config): (Option<PathBuf>, bool, Option<OsString>) = (None, false, None);
     let (mut hwaddr, mut netns, mut ifname): (Option<OsString>, Option<PathBuf>, Option<String>) = (None, None, None);
     while let Some(arg) = parser.next()? {
@@ -191,6 +222,42 @@ fn ipoib(parser: &mut lexopt::Parser) -> Result<Invocation, Parsed> {
         (Some(_), _, _) => return Err(usage("--hwaddr cannot be combined with --netns/--ifname")),
     };
     Ok(Invocation::Ipoib { pool, config, json, query })
+}
+
+fn ipoib_up(parser: &mut lexopt::Parser) -> Result<Invocation, Parsed> {
+    let mut options = UpOptions {
+        links: Vec::new(),
+        prefix_length: ipoib_host::defaults::PREFIX_LENGTH,
+        pool: PathBuf::from(DEFAULT_KVP_PATH),
+        state: PathBuf::from(ipoib_host::vm::state::STATE_PATH),
+        watch: false,
+        json: false,
+        dry_run: false,
+    };
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Long("link") => options.links.push(parser.value()?.string()?),
+            Long("prefix-length") => {
+                let text = parser.value()?.string()?;
+                let max = ipoib_host::defaults::MAX_PREFIX_V6;
+                options.prefix_length = text
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=max).contains(n))
+                    .ok_or_else(|| usage(format!("--prefix-length takes 1 to {max}, not {:?}", text)))?;
+            }
+            Long("path") => options.pool = parser.value()?.into(),
+            Long("state") => options.state = parser.value()?.into(),
+            Long("watch") => options.watch = true,
+            Long("json") => options.json = true,
+            Long("dry-run") => options.dry_run = true,
+            other => return Err(other.unexpected().into()),
+        }
+    }
+    if options.watch && options.dry_run {
+        return Err(usage("--watch and --dry-run do not go together"));
+    }
+    Ok(Invocation::IpoibUp(options))
 }
 
 fn check_config(parser: &mut lexopt::Parser) -> Result<Invocation, Parsed> {

@@ -16,6 +16,7 @@ mod doctor;
 mod escape;
 mod install;
 mod ipoib;
+mod ipoib_up;
 mod kvp;
 mod node_file;
 mod pool;
@@ -84,6 +85,7 @@ fn run(
             let pool = pool.unwrap_or_else(|| settings.kvp_path.clone());
             ipoib::run(&pool, &settings, json, &query, stdout)
         }
+        Invocation::IpoibUp(options) => ipoib_up::run(&options, stdout, stderr),
         Invocation::CheckConfig { file } => check_config::run(&file, stdin, stdout, stderr),
         Invocation::Doctor(options) => doctor::run(&options, stdout),
         Invocation::Install { dest } => install::run(&dest, stdout),

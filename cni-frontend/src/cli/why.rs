@@ -16,8 +16,14 @@ pub const TRY_AGAIN_STATUS: i32 = 3;
 
 impl From<Why> for CliError {
     fn from(why: Why) -> CliError {
+        CliError::from(&why)
+    }
+}
+
+impl From<&Why> for CliError {
+    fn from(why: &Why) -> CliError {
         let status = if why.is_transient() { TRY_AGAIN_STATUS } else { 1 };
-        let hint = match &why {
+        let hint = match why {
             Why::Pool(e) => pool_hint(e).to_string(),
             Why::PoolEmpty { .. } => "the host has not pushed KVP data to hv_kvp_daemon yet; retry later".into(),
             Why::NoIpoibData { .. } => {
