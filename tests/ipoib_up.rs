@@ -230,7 +230,7 @@ impl Watch {
         fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
     }
 
-    fn stop(mut self) -> String {
+    fn stop(self) -> String {
         nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.child.id() as i32), nix::sys::signal::SIGTERM).unwrap();
         let out = self.child.wait_with_output().unwrap();
         assert_eq!(out.status.code(), Some(0), "SIGTERM ends the watch cleanly");
@@ -252,7 +252,9 @@ fn watch_follows_the_real_hv_kvp_daemon_and_new_links_and_idles_at_no_cpu() {
     assert_eq!(vm.addresses("ib0"), ["172.16.1.2/16"]);
 
     // The daemon rewrites IPoIB_Data (the host pushed a new value): the address follows.
-    daemon.set(0, "IPoIB_Data", &ipoib_value(&[("00155D33FF0B", "172.16.1.9"), ("00155D33FF0D", "172.16.1.4")])).unwrap();
+    daemon
+        .set(0, "IPoIB_Data", &ipoib_value(&[("00155D33FF0B", "172.16.1.9"), ("00155D33FF0D", "172.16.1.4")]))
+        .unwrap();
     let took = watch.expect("ib0: set 172.16.1.9/16 (removed 172.16.1.2/16)", Duration::from_secs(1));
     assert_eq!(vm.addresses("ib0"), ["172.16.1.9/16"], "after {took:?}");
 
@@ -291,4 +293,128 @@ fn watch_retries_a_pool_locked_past_the_timeout_instead_of_taking_it_for_no_pair
     let stderr = watch.stop();
     assert!(stderr.contains("stayed write-locked"), "{stderr}");
     assert!(!stderr.contains("no pair"), "{stderr}");
+}
+
+#[test]
+fn install_systemd_puts_a_hardened_unit_that_systemd_accepts() {
+    let ready = ipoib_test_support::root::root().and_then(|()| tool("systemd-analyze", "systemd"));
+    if !can_run("install_systemd_puts_a_hardened_unit_that_systemd_accepts", ready) {
+        return;
+    }
+    let dir = TempDir::new("up-unit");
+    let (bin, units) = (dir.path("bin"), dir.path("units"));
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::create_dir_all(&units).unwrap();
+    let out = Command::new(plugin_path())
+        .arg("install")
+        .arg("--dest")
+        .arg(&bin)
+        .arg("--unit-dir")
+        .arg(&units)
+        .output()
+        .unwrap();
+    let (code, stdout, stderr) = text(&out);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("systemctl enable --now azure-ipoib-up.service"), "{stdout}");
+    let unit_path = units.join("azure-ipoib-up.service");
+    let unit = std::fs::read_to_string(&unit_path).unwrap();
+    let binary = std::fs::canonicalize(bin.join("azure-ipoib-ipam-cni")).unwrap();
+    assert!(unit.contains(&format!("\nExecStart={} ipoib up --watch\n", binary.display())), "{unit}");
+    for line in [
+        "After=hv-kvp-daemon.service",
+        "CapabilityBoundingSet=CAP_NET_ADMIN",
+        "ProtectSystem=strict",
+        "RuntimeDirectoryPreserve=yes",
+    ] {
+        assert!(unit.contains(line), "{line}: {unit}");
+    }
+    // systemd's own parser accepts it, and rates its exposure (0 best, 10 worst) at most 2.
+    let verify = Command::new("systemd-analyze").arg("verify").arg(&unit_path).output().unwrap();
+    assert!(verify.status.success() && verify.stderr.is_empty(), "{}", String::from_utf8_lossy(&verify.stderr));
+    let security = Command::new("systemd-analyze")
+        .args(["security", "--offline=yes", "--threshold=20"])
+        .arg(&unit_path)
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&security.stdout);
+    assert!(security.status.success(), "{report}{}", String::from_utf8_lossy(&security.stderr));
+    assert!(report.contains("Overall exposure level for azure-ipoib-up.service: 1."), "{report}");
+    // Run again: nothing changes.
+    let again = text(
+        &Command::new(plugin_path())
+            .arg("install")
+            .arg("--dest")
+            .arg(&bin)
+            .arg("--unit-dir")
+            .arg(&units)
+            .output()
+            .unwrap(),
+    );
+    assert!(again.1.contains("azure-ipoib-up.service is up to date"), "{again:?}");
+}
+
+/// The system calls systemd's `SystemCallFilter=` group `group` allows, nested groups expanded.
+fn syscall_group(group: &str) -> std::collections::BTreeSet<String> {
+    let out = Command::new("systemd-analyze").args(["syscall-filter", group]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let mut calls = std::collections::BTreeSet::new();
+    for word in text.lines().skip(1).map(str::trim).filter(|w| !w.is_empty() && !w.starts_with('#')) {
+        match word.strip_prefix('@') {
+            Some(_) => calls.extend(syscall_group(word)),
+            None => {
+                calls.insert(word.to_string());
+            }
+        }
+    }
+    calls
+}
+
+#[test]
+fn every_system_call_of_ipoib_up_passes_the_units_filter() {
+    let ready = ipoib_test_support::root::root()
+        .and_then(|()| tool("systemd-analyze", "systemd"))
+        .and_then(|()| tool("strace", "strace"));
+    if !can_run("every_system_call_of_ipoib_up_passes_the_units_filter", ready) {
+        return;
+    }
+    // SystemCallFilter=@system-service, then ~@privileged @resources (deploy/systemd).
+    let mut allowed = syscall_group("@system-service");
+    for denied in [syscall_group("@privileged"), syscall_group("@resources")] {
+        allowed.retain(|call| !denied.contains(call));
+    }
+    let vm = Vm::new("up-filter");
+    vm.write_pool(&[("00155D33FF0B", "172.16.1.2")]);
+    let trace = vm.dir.path("trace");
+    // A one-shot run that changes things, then a watch that sees a pool change and a SIGTERM.
+    let strace = |args: &[&str]| {
+        let mut command = Command::new("ip");
+        command.args(["netns", "exec", &vm.netns.name, "strace", "-f", "-qq", "-A", "-o"]).arg(&trace);
+        command.arg(plugin_path()).args(["ipoib", "up", "--path"]).arg(vm.pool()).arg("--state").arg(vm.state());
+        command.args(args);
+        command
+    };
+    assert!(strace(&["--link", "ib0"]).status().unwrap().success());
+    let mut watch = strace(&["--link", "ib0", "--watch"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    vm.write_pool(&[("00155D33FF0B", "172.16.1.3")]);
+    std::thread::sleep(Duration::from_millis(800));
+    // SIGTERM to the traced watch itself (strace's child), as systemd sends it.
+    let children = std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", watch.id())).unwrap();
+    let traced: i32 = children.split_whitespace().next().expect("strace's child").parse().unwrap();
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(traced), nix::sys::signal::SIGTERM).unwrap();
+    assert!(watch.wait().unwrap().success(), "the watch ends cleanly on SIGTERM");
+    assert_eq!(vm.addresses("ib0"), ["172.16.1.3/16"], "the watch ran");
+    let calls: std::collections::BTreeSet<String> = std::fs::read_to_string(&trace)
+        .unwrap()
+        .lines()
+        .filter_map(|line| {
+            let call = line.split_once(" ").map_or(line, |(_pid, rest)| rest).trim_start();
+            let name = call.split('(').next()?;
+            (!name.is_empty() && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'))
+                .then(|| name.to_string())
+        })
+        .collect();
+    assert!(calls.contains("inotify_add_watch") && calls.contains("signalfd4"), "{calls:?}");
+    let refused: Vec<&String> = calls.iter().filter(|call| !allowed.contains(*call)).collect();
+    assert!(refused.is_empty(), "the unit's SystemCallFilter would refuse {refused:?}");
 }

@@ -18,6 +18,8 @@ use ipoib_host::defaults::KVP_PATH as DEFAULT_KVP_PATH;
 const POOL_DIR: &str = "/var/lib/hyperv";
 /// Where kubelet looks for CNI plugins.
 pub const DEFAULT_CNI_BIN_DIR: &str = "/opt/cni/bin";
+/// Where `install --systemd` puts the unit.
+pub const DEFAULT_UNIT_DIR: &str = "/etc/systemd/system";
 
 /// The usage text of `--help`.
 pub const USAGE: &str = "\
@@ -47,8 +49,10 @@ USAGE:
   check-config FILE|-                       decode a netconf or conflist as ADD does
   doctor [--json] [--path FILE] [--sys DIR] [--proc DIR] [--cni-etc DIR] [--cni-bin-dir DIR]
                                             check this node; exit 1 if a check fails
-  install [--dest DIR]                      copy this binary into DIR (default /opt/cni/bin)
-                                            atomically
+  install [--dest DIR] [--systemd | --unit-dir DIR]
+                                            copy this binary into DIR (default /opt/cni/bin)
+                                            atomically; with --systemd, also the unit of
+                                            `ipoib up --watch` (/etc/systemd/system, or DIR)
 
 Pools are read under hv_kvp_daemon's lock, as ADD reads them. Bytes that are not UTF-8 are
 printed as \\xNN. Exit status: 0 ok, 1 failure, 2 usage error, 3 not ready yet (pool
@@ -74,8 +78,8 @@ pub enum Invocation {
     CheckConfig { file: OsString },
     /// `doctor`.
     Doctor(DoctorOptions),
-    /// `install`.
-    Install { dest: PathBuf },
+    /// `install`: the binary into `dest`, and with `--systemd` the `ipoib up` unit into `unit_dir`.
+    Install { dest: PathBuf, unit_dir: Option<PathBuf> },
 }
 
 /// What `ipoib` is asked.
@@ -297,14 +301,16 @@ fn doctor(parser: &mut lexopt::Parser) -> Result<Invocation, Parsed> {
 }
 
 fn install(parser: &mut lexopt::Parser) -> Result<Invocation, Parsed> {
-    let mut dest = PathBuf::from(DEFAULT_CNI_BIN_DIR);
+    let (mut dest, mut unit_dir) = (PathBuf::from(DEFAULT_CNI_BIN_DIR), None);
     while let Some(arg) = parser.next()? {
         match arg {
             Long("dest") => dest = parser.value()?.into(),
+            Long("systemd") => unit_dir = Some(PathBuf::from(DEFAULT_UNIT_DIR)),
+            Long("unit-dir") => unit_dir = Some(parser.value()?.into()),
             other => return Err(other.unexpected().into()),
         }
     }
-    Ok(Invocation::Install { dest })
+    Ok(Invocation::Install { dest, unit_dir })
 }
 
 #[cfg(test)]

@@ -4,7 +4,8 @@
 //! A temp file in the same directory, written and fsynced, made 0755, closed, renamed over the
 //! target (atomic within a filesystem: an exec sees the old file or the new one), then the
 //! directory fsynced so the rename survives a crash. Same bytes already there: nothing changes.
-//! Any error removes the temp file.
+//! Any error removes the temp file. `--systemd DIR` puts the unit of `ipoib up --watch` in DIR
+//! the same way, naming the binary just installed.
 //!
 //! Several installers can run at once (two DaemonSets, a manual install during a rollout), each
 //! as pid 1 of its own container, so nothing about a temp file may depend on the pid:
@@ -33,12 +34,39 @@ pub const STALE_AFTER: Duration = Duration::from_secs(10 * 60);
 /// How many random names are tried before giving up (a clash is a 1 in 2^64 event).
 const NAME_ATTEMPTS: usize = 8;
 
-/// Installs the running binary as `dest/azure-ipoib-ipam-cni`.
-pub fn run(dest: &Path, stdout: &mut dyn Write) -> Result<i32, CliError> {
+/// The unit `--systemd` installs: `ipoib up --watch` for a VM's own IPoIB links.
+pub const UNIT_NAME: &str = "azure-ipoib-up.service";
+/// Its text, with `@BINARY@` where the installed binary's path goes.
+const UNIT_TEMPLATE: &str = include_str!("../../../deploy/systemd/azure-ipoib-up.service");
+/// A unit file's mode.
+const UNIT_MODE: u32 = 0o644;
+
+/// Installs the running binary as `dest/azure-ipoib-ipam-cni`, and with `unit_dir` the systemd
+/// unit of `ipoib up --watch` as `unit_dir/azure-ipoib-up.service`, pointing at it.
+pub fn run(dest: &Path, unit_dir: Option<&Path>, stdout: &mut dyn Write) -> Result<i32, CliError> {
     let source = std::env::current_exe()
         .map_err(|e| CliError::new(format!("cannot find this binary (/proc/self/exe): {e}"), "is /proc mounted?"))?;
     let bytes = fs::read(&source)
         .map_err(|e| CliError::new(format!("cannot read this binary {}: {e}", shown(&source)), "is /proc mounted?"))?;
+    let target = put(dest, PLUGIN_NAME, &bytes, MODE, stdout)?;
+    let Some(unit_dir) = unit_dir else { return Ok(0) };
+    let target = fs::canonicalize(&target).map_err(|e| {
+        CliError::new(format!("cannot resolve {}: {e}", shown(&target)), "give --dest as an absolute directory")
+    })?;
+    let binary = target.to_str().filter(|p| !p.contains(char::is_whitespace)).ok_or_else(|| {
+        CliError::new(
+            format!("{} cannot be named in a unit's ExecStart", shown(&target)),
+            "install into a directory whose path is UTF-8 without spaces, such as /usr/local/bin",
+        )
+    })?;
+    let unit = UNIT_TEMPLATE.replace("@BINARY@", binary);
+    put(unit_dir, UNIT_NAME, unit.as_bytes(), UNIT_MODE, stdout)?;
+    let _ = writeln!(stdout, "then: systemctl daemon-reload && systemctl enable --now {UNIT_NAME}");
+    Ok(0)
+}
+
+/// Puts `bytes` at `dest/name` with `mode`, atomically; returns the path.
+fn put(dest: &Path, name: &str, bytes: &[u8], mode: u32, stdout: &mut dyn Write) -> Result<PathBuf, CliError> {
     let meta = fs::metadata(dest).map_err(|e| {
         CliError::new(
             format!("destination {} is not usable: {e}", shown(dest)),
@@ -51,14 +79,14 @@ pub fn run(dest: &Path, stdout: &mut dyn Write) -> Result<i32, CliError> {
             "give --dest a directory",
         ));
     }
-    let target = dest.join(PLUGIN_NAME);
+    let target = dest.join(name);
     remove_stale_temp_files(dest, SystemTime::now());
-    if up_to_date(&target, &bytes) {
+    if up_to_date(&target, bytes, mode) {
         let _ = writeln!(stdout, "{} is up to date ({} bytes)", shown(&target), bytes.len());
-        return Ok(0);
+        return Ok(target);
     }
     let mut temp = TempFile::create(dest)?;
-    temp.fill(&bytes).map_err(|e| temp.error("write", e))?;
+    temp.fill(bytes, mode).map_err(|e| temp.error("write", e))?;
     fs::rename(&temp.path, &target).map_err(|e| temp.error("rename into place", e))?;
     temp.disarm();
     File::open(dest).and_then(|dir| dir.sync_all()).map_err(|e| {
@@ -68,16 +96,16 @@ pub fn run(dest: &Path, stdout: &mut dyn Write) -> Result<i32, CliError> {
         )
     })?;
     let _ = writeln!(stdout, "installed {} ({} bytes)", shown(&target), bytes.len());
-    Ok(0)
+    Ok(target)
 }
 
 fn shown(path: &Path) -> String {
     text(path.as_os_str().as_encoded_bytes())
 }
 
-/// Whether `target` already holds `bytes` and is executable as installed.
-fn up_to_date(target: &Path, bytes: &[u8]) -> bool {
-    let mode_ok = fs::metadata(target).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o777 == MODE);
+/// Whether `target` already holds `bytes`, with `mode`.
+fn up_to_date(target: &Path, bytes: &[u8], mode: u32) -> bool {
+    let mode_ok = fs::metadata(target).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o777 == mode);
     mode_ok && fs::read(target).is_ok_and(|current| current == bytes)
 }
 
@@ -148,12 +176,12 @@ impl TempFile {
         Err(create_error(dir, &last))
     }
 
-    /// Writes, fsyncs, sets the mode, and closes the file.
-    fn fill(&mut self, bytes: &[u8]) -> io::Result<()> {
+    /// Writes, fsyncs, sets `mode`, and closes the file.
+    fn fill(&mut self, bytes: &[u8], mode: u32) -> io::Result<()> {
         let file = self.file.take().ok_or_else(|| io::Error::other("temp file already filled"))?;
         (&file).write_all(bytes)?;
         file.sync_all()?;
-        file.set_permissions(fs::Permissions::from_mode(MODE))
+        file.set_permissions(fs::Permissions::from_mode(mode))
     }
 
     fn error(&self, step: &str, e: io::Error) -> CliError {

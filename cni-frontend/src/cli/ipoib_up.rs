@@ -54,8 +54,9 @@ pub fn run(options: &UpOptions, stdout: &mut dyn Write, stderr: &mut dyn Write) 
         // A pass that changed nothing says why and the watch goes on.
         Err(e) => up_error(e).print(stderr),
     };
-    let signal = watch(&settings, &mut report)
-        .map_err(|e| CliError::new(format!("ipoib up --watch: {e}"), "run as root, with the pool's directory present"))?;
+    let signal = watch(&settings, &mut report).map_err(|e| {
+        CliError::new(format!("ipoib up --watch: {e}"), "run as root, with the pool's directory present")
+    })?;
     let _ = writeln!(stderr, "{}: ipoib up --watch: {signal}, stopped; addresses left in place", super::PLUGIN_NAME);
     Ok(0)
 }

@@ -88,7 +88,7 @@ fn run(
         Invocation::IpoibUp(options) => ipoib_up::run(&options, stdout, stderr),
         Invocation::CheckConfig { file } => check_config::run(&file, stdin, stdout, stderr),
         Invocation::Doctor(options) => doctor::run(&options, stdout),
-        Invocation::Install { dest } => install::run(&dest, stdout),
+        Invocation::Install { dest, unit_dir } => install::run(&dest, unit_dir.as_deref(), stdout),
     }
 }
 
