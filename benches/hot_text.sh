@@ -2,21 +2,30 @@
 # Prints the functions one ADD executes, as hash-free section patterns for the plugin's linker
 # script: an unstripped release build runs one ADD (in a throwaway netns with a veth, against the
 # sample pool), and each std, musl or compiler-builtins function it runs becomes a pattern. Our own
-# crates are listed by module in the script, so they are left out here.
+# crates are matched whole, by crate, in the script, so they are left out here.
 #
-#   benches/hot_text.sh [x86_64] > /tmp/patterns   # for cni-frontend/hot-text.ld: callgrind names
+#   benches/hot_text.sh [x86_64] > /tmp/patterns   # for cni-frontend/hot-text.ld
 #   benches/hot_text.sh aarch64  > /tmp/patterns   # for cni-frontend/hot-text-aarch64.ld
 #
-# aarch64 runs under qemu-aarch64-static (valgrind cannot run it on x86_64): qemu logs each
-# instruction it executes (-d in_asm, one instruction per block), and the linker's map names the
-# input section holding each address, so a function in a plain `.text` (musl's assembly, the
-# compiler-builtins atomics) is named by its archive member. Only the set of code executed is
-# taken from qemu, never a time.
-# Needs root, python3, and valgrind (x86_64) or qemu-user-static (aarch64).
+# The ADD runs under qemu-user (qemu-x86_64-static or qemu-aarch64-static, Debian's
+# qemu-user-static 10, which emulates openat2): qemu logs each instruction it executes (-d in_asm,
+# one instruction per block), and the link's map (cni-frontend/build.rs writes it) names the input
+# section holding each address. So the patterns are section names, which is what the linker
+# matches: musl's are its strong symbols' (`__fstat`, not `fstat`), and a function in a plain
+# `.text` (musl's assembly, crt1's `_start`, the compiler-builtins atomics) is named by its archive
+# member. Only the set of code executed is taken from qemu, never a time. qemu lacks SIOCGSKNS,
+# so the ADD takes the procfs way back to its netns there: a few more functions listed than a
+# native ADD runs, which costs nothing.
+# Needs root, python3 and qemu-user-static.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 arch=${1:-x86_64}
+case $arch in
+x86_64 | aarch64) ;;
+*) echo "hot_text.sh: architecture x86_64 or aarch64, not $arch" >&2; exit 1 ;;
+esac
 [ "$(id -u)" = 0 ] || { echo "hot_text.sh: run as root (it creates a netns)" >&2; exit 1; }
+qemu=$(command -v "qemu-$arch-static") || { echo "hot_text.sh: qemu-$arch-static missing (tests/setup.sh)" >&2; exit 1; }
 work=$(mktemp -d) netns=hot-text-$$
 trap 'ip netns del "$netns" 2>/dev/null; rm -rf "$work"' EXIT
 ip netns add "$netns"
@@ -25,61 +34,45 @@ ip link set "hotp$$" netns "$netns"
 ip -n "$netns" link set "hotp$$" name net1
 ip -n "$netns" link set net1 address 00:15:5d:33:ff:0b
 conf='{"cniVersion":"1.0.0","name":"n","ipam":{"type":"azure-ipoib-ipam-cni","kvpPath":"'$PWD'/tests/fixtures/kvp_pool_0.azure-sample","routes":[{"dst":"10.0.0.0/8"}]}}'
-add() {
-    env -i CNI_COMMAND=ADD CNI_CONTAINERID=x CNI_NETNS="/var/run/netns/$netns" CNI_IFNAME=net1 CNI_PATH=/x \
-        AZURE_IPOIB_KVP_DIR="$PWD/tests/fixtures" "$@" <<<"$conf" >/dev/null
-}
 
-case $arch in
-x86_64)
-    CARGO_PROFILE_RELEASE_STRIP=false cargo build --release -q -p cni-frontend --target-dir "$work/target"
-    add valgrind -q --tool=callgrind --demangle=no --callgrind-out-file="$work/cg.out" \
-        "$work/target/x86_64-unknown-linux-musl/release/azure-ipoib-ipam-cni" ||
-        # Debian 12's valgrind (3.19) has no openat2, so under it the ADD ends at the pool's open
-        # (code 102: "openat2 ... is not available"). What runs after it (the mapping, kvp-core,
-        # the result) is our crates, listed by module, and the same std formatting already
-        # listed: keep the existing patterns and add what this run prints.
-        echo "hot_text.sh: the ADD failed under valgrind (no openat2 in valgrind 3.19); patterns up to the pool's open only" >&2
-    python3 - "$work/cg.out" <<'PY'
-import re, sys
-names = set(re.findall(r"^c?fn=\(\d+\) (\S+)", open(sys.argv[1]).read(), re.M))
-ours = ("_ZN12cni_frontend", "_ZN8kvp_core", "serde_json_core", "heapless", "_ZN6memchr", "_ZN3nix", "cni_frontend..")
-patterns = []
-for name in sorted(names):
-    name = name.split("'")[0]
-    if name.startswith(("0x", "(")) or any(o in name for o in ours):
-        continue
-    if name.startswith("_ZN"):  # legacy mangling: drop the trailing hash
-        pattern = "_ZN" + re.sub(r"17h[0-9a-f]{16}E$", "", name[3:]) + "*"
-    elif name.startswith("_R"):  # v0 mangling: drop everything up to the crate hash
-        m = re.search(r"Cs[0-9A-Za-z]+_(.*)$", name)
-        pattern = "_R*" + re.sub(r"(0?B[0-9A-Za-z]*_)+$", "", m.group(1) if m else name) + "*"
-    else:  # musl: one section per function, by its plain name
-        pattern = name
-    line = "    *(.text.%s)" % pattern.replace("$", "?")
-    if line not in patterns:
-        patterns.append(line)
-print("\n".join(patterns))
-PY
-    ;;
-aarch64)
-    CARGO_PROFILE_RELEASE_STRIP=false cargo rustc --release -q -p cni-frontend --bin azure-ipoib-ipam-cni \
-        --target aarch64-unknown-linux-musl --target-dir "$work/target" -- -C link-arg=-Map="$work/map"
-    add qemu-aarch64-static -one-insn-per-tb -d in_asm,nochain -D "$work/in_asm.log" \
-        "$work/target/aarch64-unknown-linux-musl/release/azure-ipoib-ipam-cni"
-    python3 - "$work/in_asm.log" "$work/map" <<'PY'
+target=$arch-unknown-linux-musl
+CARGO_PROFILE_RELEASE_STRIP=false cargo build --release -q -p cni-frontend --target "$target" --target-dir "$work/target"
+map=$(echo "$work"/target/"$target"/release/build/cni-frontend-*/out/azure-ipoib-ipam-cni.map)
+env -i CNI_COMMAND=ADD CNI_CONTAINERID=x CNI_NETNS="/var/run/netns/$netns" CNI_IFNAME=net1 CNI_PATH=/x \
+    AZURE_IPOIB_KVP_DIR="$PWD/tests/fixtures" \
+    "$qemu" -one-insn-per-tb -d in_asm,nochain -D "$work/in_asm.log" \
+    "$work/target/$target/release/azure-ipoib-ipam-cni" <<<"$conf" >/dev/null
+
+python3 - "$work/in_asm.log" "$map" <<'PY'
 import bisect, re, sys
 executed = sorted({int(m.group(1), 16) for m in (re.match(r"^0x([0-9a-f]+):", l) for l in open(sys.argv[1])) if m})
-# rust-lld's map: "VMA LMA Size Align" then, for an input section, "file:(section)".
-sections = []
-for line in open(sys.argv[2]):
-    m = re.match(r"^\s*([0-9a-f]+)\s+[0-9a-f]+\s+([0-9a-f]+)\s+\d+\s+(\S.*):\((\.text[^)]*)\)$", line)
-    if m and int(m.group(2), 16) > 0:
-        start = int(m.group(1), 16)
-        sections.append((start, start + int(m.group(2), 16), m.group(3), m.group(4)))
+lines = open(sys.argv[2]).read().split("\n")
+sections = []  # (start, end, file, input section)
+if lines[0].lstrip().startswith("VMA"):
+    # rust-lld: "VMA LMA Size Align" then, for an input section, "file:(section)".
+    for line in lines:
+        m = re.match(r"^\s*([0-9a-f]+)\s+[0-9a-f]+\s+([0-9a-f]+)\s+\d+\s+(\S.*):\((\.text[^)]*)\)$", line)
+        if m and int(m.group(2), 16) > 0:
+            start = int(m.group(1), 16)
+            sections.append((start, start + int(m.group(2), 16), m.group(3), m.group(4)))
+else:
+    # GNU ld: " section address size file", the section on a line of its own when it is long.
+    pending = None
+    for line in lines[lines.index("Linker script and memory map"):]:
+        m = re.match(r"^ (\.text\S*)(?:\s+0x([0-9a-f]+)\s+0x([0-9a-f]+)\s+(\S+))?\s*$", line)
+        if m and m.group(2) is None:
+            pending = m.group(1)
+            continue
+        m2 = m or re.match(r"^\s+0x([0-9a-f]+)\s+0x([0-9a-f]+)\s+(\S+)\s*$", line)
+        if m2 and (m or pending):
+            name, start, size, source = (m.group(1), *m.group(2, 3, 4)) if m else (pending, *m2.group(1, 2, 3))
+            if int(size, 16) > 0:
+                sections.append((int(start, 16), int(start, 16) + int(size, 16), source, name))
+        pending = None
 sections.sort()
 starts = [s[0] for s in sections]
-ours = ("_ZN12cni_frontend", "_ZN8kvp_core", "serde_json_core", "heapless", "_ZN6memchr", "_ZN3nix", "cni_frontend..")
+# Our crates and the dependencies the script names whole, in either mangling scheme.
+ours = re.compile(r"cni_frontend|ipoib_host|kvp_core|serde_json_core|heapless|_ZN6memchr|_R.*6memchr|_ZN3nix|_R.*3nix")
 patterns = []
 for address in executed:
     i = bisect.bisect_right(starts, address) - 1
@@ -87,20 +80,23 @@ for address in executed:
         continue
     _, _, source, section = sections[i]
     name = re.sub(r"^\.text\.", "", section)
+    if "_ZN" in name or "_R" in name:  # LTO's numbered clones (`.380`): the pattern's `*` takes them
+        name = re.sub(r"(\.llvm)?\.\d+$", "", name)
     if section == ".text":  # assembly without per-function sections: name the archive member
         m = re.match(r".*/([^/(]+?)(?:-[0-9a-f]+)?\.(a|rlib)\(([0-9a-f]+-)?([^)]+)\)$", source)
         if m:  # archive and member without their build hashes
             line = "    *%s*.%s:%s%s(.text)" % (m.group(1), m.group(2), "*-" if m.group(3) else "", m.group(4))
         else:
             line = "    *%s(.text)" % source.split("/")[-1]
-    elif any(o in name for o in ours):
-        continue  # our modules are listed whole, and their cold code (SIOCGSKNS's fallback) stays out
+    elif ours.search(name):
+        continue  # matched by crate in the script
     elif "_ZN" in name:  # legacy mangling: drop the trailing hash
         line = "    *(.text.%s*)" % re.sub(r"17h[0-9a-f]{16}E$", "", name)
-    elif "_R" in name:  # v0 mangling: drop everything up to the crate hash
+    elif "_R" in name:  # v0 mangling: from the first crate name on, each crate's hash a `*`
         prefix, _, rest = name.partition("_R")
         m = re.search(r"Cs[0-9A-Za-z]+_(.*)$", rest)
-        line = "    *(.text.%s_R*%s*)" % (prefix, re.sub(r"(0?B[0-9A-Za-z]*_)+$", "", m.group(1) if m else rest))
+        rest = re.sub(r"Cs[0-9A-Za-z]+_(?=\d)", "*", m.group(1) if m else rest)
+        line = "    *(.text.%s_R*%s*)" % (prefix, re.sub(r"(0?B[0-9A-Za-z]*_)+$", "", rest))
     else:  # musl and compiler-builtins C: one section per function, by its section name
         line = "    *(.text.%s)" % name
     line = line.replace("$", "?")
@@ -108,6 +104,3 @@ for address in executed:
         patterns.append(line)
 print("\n".join(patterns))
 PY
-    ;;
-*) echo "hot_text.sh: architecture x86_64 or aarch64, not $arch" >&2; exit 1 ;;
-esac

@@ -29,11 +29,12 @@ use crate::outside_value::Shown;
 /// with `SIOCGSKNS` instead (see `sys::current_netns`): procfs costs a new process far more.
 #[cfg(test)]
 const THREAD_NETNS: &str = "/proc/thread-self/ns/net";
-/// A link description is 1-2 KiB without statistics (VF lists are not asked for), so one stack
-/// buffer of this size takes nearly every reply in one round trip. A larger one (many
-/// alternative names: 60 of 127 bytes make 9 KiB) is asked for again into a heap buffer of the
-/// size the kernel reported.
-const REPLY_BUF_LEN: usize = 8 * 1024;
+/// A link description is 1-2 KiB without statistics (VF lists are not asked for; a veth's is
+/// 1,136 bytes), so one stack buffer of this size takes nearly every reply in one round trip. A
+/// larger one (many alternative names: 60 of 127 bytes make 9 KiB) is asked for again into a
+/// heap buffer of the size the kernel reported. Not larger: each 4 KiB of stack depth is a page
+/// fault in a fresh process, and 8 KiB here cost two (README, Performance).
+const REPLY_BUF_LEN: usize = 2 * 1024;
 /// A link that keeps growing between asking and reading is given up on after this many tries.
 const MAX_TRIES: usize = 4;
 /// The socket is fresh and carries one request, so any constant will do.
