@@ -31,7 +31,6 @@ want 'command -v runc' runc                                        # podman's ru
 want 'python3 -c "import ensurepip, venv"' python3 python3-venv     # the validator's venv (tests/deploy)
 want 'command -v wrk' wrk                                          # webhook load (benches/webhook.sh)
 want 'command -v curl' curl                                        # webhook tests over the unix socket
-want 'command -v valgrind' valgrind                                # benches/hot_text.sh (callgrind)
 want 'command -v systemd-analyze' systemd                          # the ipoib up unit verified (tests/ipoib_up.rs)
 if [ ${#need_apt[@]} -gt 0 ]; then
     echo "setup: apt-get install ${need_apt[*]}"
