@@ -51,6 +51,8 @@ fi
 
 echo "--- unit tests built for aarch64, run under $qemu"
 cargo test --target "$target" -p kvp-core -p ipoib-host -p cni-frontend -p azure-ipoib-webhook --lib
+# The aarch64 link map: the ADD in hot-text-aarch64.ld's hot sections, the CLI out of them.
+cargo test --target "$target" -p cni-frontend --test hot_text
 
 echo "--- integration tests against the aarch64 binaries, through qemu wrappers"
 wrappers=$(mktemp -d)
