@@ -1,36 +1,31 @@
-//! `doctor`: the node, as a checklist. Each line is ok, warning or failure, and every line that
-//! is not ok carries a one-line hint. Exit 0 when nothing fails.
-//!
-//! Every root it reads (`/sys`, `/proc`, `/etc/cni`, the pool, the CNI bin dir) comes from the
-//! options, so tests run the whole list on fake trees. Every file in them is read through
-//! [`node_file`] (never blocking on a FIFO, regular files only, bounded), and every name taken
-//! from them is printed escaped.
+//! The checks, in the order they print: the pool, `IPoIB_Data`, the daemon, the InfiniBand
+//! ports and IPoIB netdevs with each one's pair, the installed plugin, the CNI configs. Each adds
+//! its lines to a [`Checklist`]; none prints.
 
 use std::fs;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
-use super::args::DoctorOptions;
-use super::check_config;
-use super::escape::{self, controls, json_string, text};
-use super::node_file;
-use super::pool::{mac_of_link_address, mac_of_port_gid, Snapshot};
-use super::report::CliError;
-use super::PLUGIN_NAME;
+use crate::cli::args::DoctorOptions;
+use crate::cli::check_config;
+use crate::cli::escape::{self, text};
+use crate::cli::node_file;
+use crate::cli::pool::{mac_of_link_address, mac_of_port_gid, Snapshot};
+use crate::cli::PLUGIN_NAME;
 
 /// How a check came out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Status {
+pub enum Status {
     Ok,
     Warning,
     Failure,
 }
 
 impl Status {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Status::Ok => "ok",
             Status::Warning => "warning",
@@ -40,15 +35,24 @@ impl Status {
 }
 
 /// One line of the checklist.
-struct Check {
-    status: Status,
-    subject: String,
-    message: String,
-    hint: String,
+pub struct Check {
+    pub status: Status,
+    pub subject: String,
+    pub message: String,
+    /// What to do about it; empty for most ok lines.
+    pub hint: String,
 }
 
+/// The checks' lines, in order.
 #[derive(Default)]
-struct Checklist(Vec<Check>);
+pub struct Checklist(Vec<Check>);
+
+/// How many checks came out each way.
+pub struct Tally {
+    pub ok: usize,
+    pub warnings: usize,
+    pub failures: usize,
+}
 
 impl Checklist {
     fn add(&mut self, status: Status, subject: impl Into<String>, message: impl Into<String>, hint: impl Into<String>) {
@@ -59,66 +63,38 @@ impl Checklist {
         self.add(Status::Ok, subject, message, "");
     }
 
-    fn count(&self, status: Status) -> usize {
-        self.0.iter().filter(|c| c.status == status).count()
+    /// The lines, in the order the checks added them.
+    pub fn checks(&self) -> &[Check] {
+        &self.0
+    }
+
+    /// The count of each status, in one pass.
+    pub fn tally(&self) -> Tally {
+        let mut tally = Tally { ok: 0, warnings: 0, failures: 0 };
+        for check in &self.0 {
+            match check.status {
+                Status::Ok => tally.ok += 1,
+                Status::Warning => tally.warnings += 1,
+                Status::Failure => tally.failures += 1,
+            }
+        }
+        tally
     }
 }
 
-/// Runs every check and prints the list.
-pub fn run(options: &DoctorOptions, stdout: &mut dyn Write) -> Result<i32, CliError> {
+/// Every check, on the roots in `options`.
+pub fn all(options: &DoctorOptions) -> Checklist {
     let mut list = Checklist::default();
     let snapshot = check_pool(&options.pool, &mut list);
     let data_ok = snapshot.as_ref().is_some_and(|s| check_ipoib_data(s, &mut list));
     check_daemon(&options.proc, &mut list);
+    // A pair is looked up only in a pool whose `IPoIB_Data` passed.
     let usable = snapshot.as_ref().filter(|_| data_ok);
     check_ports(&options.sys, usable, &mut list);
     check_netdevs(&options.sys, usable, &mut list);
     check_installed(&options.cni_bin_dir, &mut list);
     check_configs(&options.cni_etc, &mut list);
-    let out = if options.json { json(&list) } else { plain(&list) };
-    let _ = stdout.write_all(out.as_bytes());
-    Ok(if list.count(Status::Failure) > 0 { 1 } else { 0 })
-}
-
-fn plain(list: &Checklist) -> String {
-    let mut out = String::new();
-    for c in &list.0 {
-        let (subject, message) = (controls(&c.subject), controls(&c.message));
-        out.push_str(&format!("{:<8} {subject}: {message}\n", c.status.as_str()));
-        if c.status != Status::Ok && !c.hint.is_empty() {
-            out.push_str(&format!("{:<8} hint: {}\n", "", controls(&c.hint)));
-        }
-    }
-    out.push_str(&format!(
-        "{} ok, {} warnings, {} failures\n",
-        list.count(Status::Ok),
-        list.count(Status::Warning),
-        list.count(Status::Failure)
-    ));
-    out
-}
-
-fn json(list: &Checklist) -> String {
-    let mut out = String::from("{\"checks\":[");
-    for (i, c) in list.0.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push_str("\n  {\"status\":");
-        json_string(&mut out, c.status.as_str());
-        for (key, value) in [("subject", &c.subject), ("message", &c.message), ("hint", &c.hint)] {
-            out.push_str(&format!(",\"{key}\":"));
-            json_string(&mut out, value);
-        }
-        out.push('}');
-    }
-    out.push_str(&format!(
-        "\n],\"ok\":{},\"warnings\":{},\"failures\":{}}}\n",
-        list.count(Status::Ok),
-        list.count(Status::Warning),
-        list.count(Status::Failure)
-    ));
-    out
+    list
 }
 
 fn check_pool(path: &Path, list: &mut Checklist) -> Option<Snapshot> {
@@ -372,12 +348,12 @@ fn check_installed(bin_dir: &Path, list: &mut Checklist) {
     };
     match (installed, this) {
         (Ok(a), Ok(b)) if a == b => {
-            list.ok(subject, format!("present, executable, identical to this binary ({})", super::VERSION))
+            list.ok(subject, format!("present, executable, identical to this binary ({})", crate::cli::VERSION))
         }
         (Ok(_), Ok(_)) => list.add(
             Status::Warning,
             subject,
-            format!("differs from this binary ({}); it says: {}", super::VERSION, version_of(&path)),
+            format!("differs from this binary ({}); it says: {}", crate::cli::VERSION, version_of(&path)),
             install_hint,
         ),
         (Err(e), _) => list.add(Status::Failure, subject, format!("cannot read: {e}"), "check its permissions"),
