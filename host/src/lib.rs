@@ -4,7 +4,8 @@
 //! - [`lookup`]: "which address does this NIC get, and if none, [`Why`]?";
 //! - [`pool_file`]: hv_kvp_daemon's pool, read under its lock (mapped, copied, or kept open);
 //! - [`link`] and [`netlink`]: a NIC's hardware address over rtnetlink in its netns;
-//! - [`sysfs`]: the same NIC by PCI address, from its InfiniBand port GID;
+//! - [`sysfs`]: sysfs's InfiniBand layout, and the same NIC by PCI address from its port GID;
+//! - [`ipoib_child`]: the one rule that tells an IPoIB child link from its parent;
 //! - [`regular_file`]: how every path that may come from a tenant is opened;
 //! - [`outside_value`]: how much of an outside value a message shows;
 //! - [`defaults`]: the facts every face shares;
@@ -15,6 +16,7 @@
 //! the plugin's CNI code, and none of the faces' features reach the plugin.
 
 pub mod defaults;
+pub mod ipoib_child;
 pub mod link;
 pub mod lookup;
 pub mod netlink;

@@ -35,8 +35,7 @@ pub const RTEXT_FILTER_SKIP_STATS: u32 = 1 << 3;
 /// `IFLA_LINK`: the ifindex of the link this one sits on (a u32); the kernel puts it in a reply
 /// only when it differs from the link's own index.
 pub const IFLA_LINK: u16 = 5;
-/// `ARPHRD_INFINIBAND`: the `ifi_type` of an IPoIB link.
-pub const ARPHRD_INFINIBAND: u16 = 32;
+pub use crate::ipoib_child::ARPHRD_INFINIBAND;
 /// `IFNAMSIZ`: an interface name, NUL included, fits in 16 bytes.
 pub const IFNAMSIZ: usize = 16;
 /// The attribute type bits; the top two bits are the `NLA_F_NESTED`/`NLA_F_NET_BYTEORDER` flags.
@@ -191,18 +190,10 @@ pub struct LinkReply<'a> {
 }
 
 impl LinkReply<'_> {
-    /// The parent's ifindex when this is an IPoIB child link (`ip link add link ib0 … type ipoib`,
-    /// as ipoib-cni creates them).
-    ///
-    /// A child shares its parent's port GUID, hence the MAC `IPoIB_Data` names, so it cannot have
-    /// an address of its own there. The kernel tells them apart: `ipoib_get_iflink` returns a
-    /// child's parent ifindex and a parent's own index, and rtnetlink sends `IFLA_LINK` only when
-    /// that differs from the link's index. Veths carry `IFLA_LINK` too (their peer), so only an
-    /// InfiniBand link is judged by it.
+    /// The parent's ifindex when this is an IPoIB child link, by [`crate::ipoib_child`]'s rule.
     #[must_use]
     pub fn ipoib_parent(&self) -> Option<i32> {
-        let lower = self.lower_index?;
-        (self.link_type == ARPHRD_INFINIBAND && lower != self.index).then_some(lower)
+        crate::ipoib_child::parent_index(self.link_type, self.index, self.lower_index)
     }
 }
 

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
+use ipoib_host::ipoib_child::{self, ARPHRD_INFINIBAND};
 use ipoib_host::sysfs;
 
 use crate::cli::args::DoctorOptions;
@@ -284,22 +285,25 @@ fn check_ports(sys: &Path, snapshot: Option<&Snapshot>, list: &mut Checklist) {
     }
 }
 
-/// IPoIB netdevs (type 32): each parent's pair, and a warning for each child link.
+/// IPoIB netdevs (sysfs `type` 32): each parent's pair, and a warning for each child link, told
+/// apart by [`ipoib_child`]'s rule as ADD tells them apart.
 fn check_netdevs(sys: &Path, snapshot: Option<&Snapshot>, list: &mut Checklist) {
-    let attr = |path: &Path, name: &str| read_small(&path.join(name)).map(|s| s.trim().to_string());
+    let attr = |path: &Path, name: &str| read_small(&path.join(name));
+    let number = |path: &Path, name: &str| attr(path, name).and_then(|s| ipoib_child::sysfs_number::<i32>(&s));
     let netdevs: Vec<(String, PathBuf)> = sorted_entries(&sys.join("class/net"))
         .unwrap_or_default()
         .into_iter()
-        .filter(|(_, path)| attr(path, "type").as_deref() == Some("32"))
+        .filter(|(_, path)| attr(path, "type").and_then(|t| ipoib_child::sysfs_number(&t)) == Some(ARPHRD_INFINIBAND))
         .collect();
     for (name, path) in &netdevs {
         let subject = format!("IPoIB netdev {name}");
-        let (ifindex, iflink) = (attr(path, "ifindex"), attr(path, "iflink"));
-        if ifindex.is_some() && iflink.is_some() && ifindex != iflink {
+        let parent = number(path, "ifindex")
+            .and_then(|ifindex| ipoib_child::parent_index(ARPHRD_INFINIBAND, ifindex, number(path, "iflink")));
+        if let Some(parent) = parent {
             let parent = netdevs
                 .iter()
-                .find(|(_, p)| attr(p, "ifindex") == iflink)
-                .map_or_else(|| format!("ifindex {}", text(iflink.unwrap_or_default().as_bytes())), |(n, _)| n.clone());
+                .find(|(_, p)| number(p, "ifindex") == Some(parent))
+                .map_or_else(|| format!("ifindex {parent}"), |(n, _)| n.clone());
             list.add(
                 Status::Warning,
                 subject,
@@ -308,7 +312,7 @@ fn check_netdevs(sys: &Path, snapshot: Option<&Snapshot>, list: &mut Checklist) 
             );
             continue;
         }
-        let Some(mac) = attr(path, "address").and_then(|a| mac_of_link_address(a.as_bytes()).ok()) else {
+        let Some(mac) = attr(path, "address").and_then(|a| mac_of_link_address(a.trim().as_bytes()).ok()) else {
             list.add(Status::Warning, subject, "no readable 20-byte address", "check `ip link show`");
             continue;
         };
