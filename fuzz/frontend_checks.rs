@@ -33,7 +33,7 @@ pub const KNOWN_GOOD: [&str; 5] = [
 ];
 
 /// Longest msg + details a decode error may have: errors name fields and rules, and echo at most
-/// 32 characters of input, so they can be logged whatever the input.
+/// 32 bytes of input (an unsupported cniVersion), so they can be logged whatever the input.
 const MAX_ERROR_TEXT: usize = 512;
 
 /// `json::validate` and `netconf::decode` (with the default directories) on any bytes: no panic;

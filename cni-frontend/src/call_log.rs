@@ -26,9 +26,6 @@ use crate::cni::{AllowedDirs, CniError, Env};
 use crate::log_file;
 use crate::outside_value::Shown;
 
-/// Longest text of one value in a line; longer values are cut and marked.
-const MAX_VALUE_LEN: usize = 256;
-
 /// What one call will log, collected as it runs.
 #[derive(Debug)]
 pub struct CallLog {
@@ -159,22 +156,15 @@ impl CallLog {
     }
 }
 
-/// `text` as a logfmt value: bare when that is unambiguous, else quoted with Rust's escapes.
+/// `text` as a logfmt value, as much of it as [`Shown`] shows with the cut marked: bare when that
+/// is unambiguous, else quoted with Rust's escapes (so the mark stays inside the quotes).
 fn quoted(text: &str) -> String {
-    let text = capped(text);
+    let text = Shown::new(text).unescaped();
     let bare = !text.is_empty() && text.chars().all(|c| c.is_ascii_graphic() && !matches!(c, '"' | '=' | '\\'));
     if bare {
         text
     } else {
         format!("{text:?}")
-    }
-}
-
-/// `text`, cut after [`MAX_VALUE_LEN`] bytes (at a character boundary) with the cut marked.
-fn capped(text: &str) -> String {
-    match text.char_indices().map(|(i, _)| i).find(|&i| i > MAX_VALUE_LEN) {
-        Some(cut) => format!("{}…[{} bytes]", text.get(..cut).unwrap_or_default(), text.len()),
-        None => text.to_string(),
     }
 }
 
@@ -224,6 +214,7 @@ mod tests {
         assert_eq!(quoted("a b"), "\"a b\"");
         assert_eq!(quoted("say \"x\"\nnow"), r#""say \"x\"\nnow""#);
         let long = quoted(&"é".repeat(1000));
-        assert!(long.len() < MAX_VALUE_LEN + 32 && long.ends_with("…[2000 bytes]\""), "{long}");
+        let max = ipoib_host::outside_value::MAX_SHOWN;
+        assert!(long.len() < max + 32 && long.ends_with("é…(2000 bytes)\""), "{long}");
     }
 }

@@ -1,13 +1,20 @@
-//! Values from outside (the environment, the config, paths) as messages show them: at most
-//! [`MAX_SHOWN`] bytes, with the cut marked, and no raw control byte.
+//! Values from outside (the environment, the config, paths, a client's request) as messages
+//! show them: at most [`MAX_SHOWN`] bytes, with the cut marked, and no raw control byte.
 //!
 //! A runtime copies the plugin's error into its logs and events, and a message that echoed a
 //! 3 MiB `kvpPath` or a 128 KiB `CNI_NETNS` whole would put that much in every log line. A few
 //! hundred bytes still show which value it was. libcni forwards a plugin's stderr into the
 //! runtime's journal, so a raw newline would forge a journal line and an ESC would reach an
 //! operator's terminal: control characters (and the bidi overrides) are shown escaped, as Rust
-//! escapes them (`\n`, `\u{1b}`), and so is `\` itself, so an escape is never ambiguous. This is
-//! the one place that decides how an outside value is shown in a message.
+//! escapes them (`\n`, `\u{1b}`), and so is `\` itself, so an escape is never ambiguous.
+//!
+//! This is the one place that decides how much of an outside value the plugin, the webhook and
+//! this crate show, and how the cut is marked: every message of theirs that echoes one goes
+//! through [`Shown`] (with a smaller bound, [`Shown::with_limit`], where a value is short by
+//! nature). A format with a quoting rule of its own, the call log's logfmt, takes the bounded
+//! text from [`Shown::unescaped`] and escapes it by that rule. The operator CLI prints these
+//! messages as they are; the names it reads from the node itself, and its arguments, it prints
+//! whole (the operator asked for them), escaped by its own `cli::escape`.
 #![forbid(unsafe_code)]
 
 use std::ffi::OsStr;
@@ -18,32 +25,52 @@ use std::path::Path;
 /// Most bytes of one outside value that a message shows.
 pub const MAX_SHOWN: usize = 256;
 
-/// An outside value as a message shows it: lossy UTF-8, at most [`MAX_SHOWN`] bytes of it, then
-/// `…(N bytes)` when it was cut. `{}` prints it plain, `{:?}` quoted and escaped.
+/// An outside value as a message shows it: lossy UTF-8, at most [`MAX_SHOWN`] bytes of it (or
+/// the bound given to [`Shown::with_limit`]), then `…(N bytes)` when it was cut. `{}` prints it
+/// plain, `{:?}` quoted and escaped.
 #[derive(Clone, Copy)]
-pub struct Shown<'a>(&'a [u8]);
+pub struct Shown<'a> {
+    value: &'a [u8],
+    /// The most bytes of `value` shown.
+    limit: usize,
+}
 
 impl<'a> Shown<'a> {
     /// Text, a path, or raw bytes.
     pub fn new(value: &'a (impl AsRef<[u8]> + ?Sized)) -> Shown<'a> {
-        Shown(value.as_ref())
+        Shown { value: value.as_ref(), limit: MAX_SHOWN }
     }
 
     /// A path (bytes, not necessarily UTF-8).
     pub fn path(path: &'a Path) -> Shown<'a> {
-        Shown(path.as_os_str().as_bytes())
+        Shown::new(path.as_os_str().as_bytes())
     }
 
     /// An OS string, such as an environment variable.
     pub fn os(value: &'a OsStr) -> Shown<'a> {
-        Shown(value.as_bytes())
+        Shown::new(value.as_bytes())
     }
 
-    /// The shown part, cut at a character boundary at or before [`MAX_SHOWN`] bytes, and whether
-    /// anything was cut.
+    /// A value that is short when it is right (a version, a name), shown to at most `limit`
+    /// bytes; a `limit` above [`MAX_SHOWN`] is [`MAX_SHOWN`].
+    pub fn with_limit(value: &'a (impl AsRef<[u8]> + ?Sized), limit: usize) -> Shown<'a> {
+        Shown { value: value.as_ref(), limit: limit.min(MAX_SHOWN) }
+    }
+
+    /// The shown part with the cut marked, as `{}` prints it but not escaped: for a format that
+    /// quotes and escapes by a rule of its own (the call log's logfmt).
+    pub fn unescaped(&self) -> String {
+        match self.head() {
+            (text, false) => text,
+            (text, true) => format!("{text}…({} bytes)", self.value.len()),
+        }
+    }
+
+    /// The shown part, cut at a character boundary at or before the limit, and whether anything
+    /// was cut.
     fn head(&self) -> (String, bool) {
-        let Some(cut) = self.0.get(..MAX_SHOWN).filter(|_| self.0.len() > MAX_SHOWN) else {
-            return (String::from_utf8_lossy(self.0).into_owned(), false);
+        let Some(cut) = self.value.get(..self.limit).filter(|_| self.value.len() > self.limit) else {
+            return (String::from_utf8_lossy(self.value).into_owned(), false);
         };
         let mut text = String::from_utf8_lossy(cut).into_owned();
         // A multi-byte character cut in two shows as a trailing U+FFFD: drop it.
@@ -72,7 +99,7 @@ impl fmt::Display for Shown<'_> {
             }
         }
         if cut {
-            write!(f, "…({} bytes)", self.0.len())?;
+            write!(f, "…({} bytes)", self.value.len())?;
         }
         Ok(())
     }
@@ -89,7 +116,7 @@ impl fmt::Debug for Shown<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.head() {
             (text, false) => write!(f, "{text:?}"),
-            (text, true) => write!(f, "{text:?}…({} bytes)", self.0.len()),
+            (text, true) => write!(f, "{text:?}…({} bytes)", self.value.len()),
         }
     }
 }
@@ -123,6 +150,22 @@ mod tests {
         assert_eq!(shown, r"/p\nazure-ipoib-ipam-cni: ADD ok\r\u{1b}]0;owned\u{7}\\n\u{202e}");
         assert!(!shown.chars().any(char::is_control), "{shown}");
         assert_eq!(Shown::new("/var/lib/hyperv/é").to_string(), "/var/lib/hyperv/é");
+    }
+
+    #[test]
+    fn a_smaller_limit_cuts_sooner() {
+        assert_eq!(Shown::with_limit("1.0.0", 32).to_string(), "1.0.0");
+        assert_eq!(format!("{:?}", Shown::with_limit(&"9".repeat(40), 32)), format!("{:?}…(40 bytes)", "9".repeat(32)));
+        assert_eq!(Shown::with_limit(&"x".repeat(1000), 4096).to_string(), Shown::new(&"x".repeat(1000)).to_string());
+    }
+
+    #[test]
+    fn unescaped_keeps_the_cut_and_the_controls() {
+        assert_eq!(Shown::new("a\nb\n").unescaped(), "a\nb\n");
+        let long = "é".repeat(1000);
+        let text = Shown::new(&long).unescaped();
+        assert!(text.starts_with("éé") && text.ends_with("é…(2000 bytes)"), "{text}");
+        assert_eq!(text.len(), MAX_SHOWN + "…(2000 bytes)".len());
     }
 
     #[test]

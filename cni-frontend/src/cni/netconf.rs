@@ -29,10 +29,13 @@ pub use ipoib_host::defaults::{
     KVP_PATH as DEFAULT_KVP_PATH, LOCK_TIMEOUT_MS as DEFAULT_LOCK_TIMEOUT_MS, MAX_LOCK_TIMEOUT_MS,
     PREFIX_LENGTH as DEFAULT_PREFIX_LENGTH,
 };
+use ipoib_host::outside_value::Shown;
 /// Most routes a config may list.
 pub const MAX_ROUTES: usize = 64;
 /// Most addresses read from `prevResult.ips`.
 pub const MAX_PREV_IPS: usize = 64;
+/// Most bytes of an unsupported `cniVersion` its error shows: a version is a few characters.
+const MAX_VERSION_SHOWN: usize = 32;
 
 /// An address and its prefix length.
 pub type Cidr = (IpAddr, u8);
@@ -179,7 +182,7 @@ fn unsupported_version(text: &str) -> CniError {
     let supported: Vec<&str> = SUPPORTED.iter().map(|v| v.as_str()).collect();
     CniError::new(
         Code::IncompatibleVersion,
-        format!("unsupported cniVersion {:?}", text.chars().take(32).collect::<String>()),
+        format!("unsupported cniVersion {:?}", Shown::with_limit(text, MAX_VERSION_SHOWN)),
     )
     .with_details(format!("supported versions: {}", supported.join(", ")))
 }
