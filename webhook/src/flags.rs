@@ -50,7 +50,7 @@ impl fmt::Display for Bind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Bind::Tcp(addr) => f.write_str(addr),
-            Bind::Unix(path) => write!(f, "unix://{}", path.display()),
+            Bind::Unix(path) => write!(f, "unix://{}", Shown::path(path)),
         }
     }
 }

@@ -7,6 +7,7 @@ use std::io;
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+use ipoib_host::outside_value::Shown;
 use nix::sys::stat::{umask, Mode};
 use nix::unistd::{chown, getegid};
 use tokio::net::{TcpListener, UnixListener};
@@ -87,13 +88,13 @@ fn remove_stale(path: &Path) -> io::Result<()> {
     if !meta.file_type().is_socket() {
         return Err(io::Error::new(
             io::ErrorKind::AlreadyExists,
-            format!("{} exists and is not a socket; not replacing it", path.display()),
+            format!("{} exists and is not a socket; not replacing it", Shown::path(path)),
         ));
     }
     if std::os::unix::net::UnixStream::connect(path).is_ok() {
         return Err(io::Error::new(
             io::ErrorKind::AddrInUse,
-            format!("{} is served by another running process", path.display()),
+            format!("{} is served by another running process", Shown::path(path)),
         ));
     }
     fs::remove_file(path)

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use azure_ipoib_webhook::flags::{self, Parsed};
 use azure_ipoib_webhook::listen;
+use ipoib_host::outside_value::Shown;
 
 fn main() -> ExitCode {
     match flags::parse_os(std::env::args_os().skip(1)) {
@@ -15,7 +16,7 @@ fn main() -> ExitCode {
             Ok(dir) => {
                 eprintln!(
                     "azure-ipoib-webhook: level=info prepared {} for group {} (mode {:o})",
-                    dir.display(),
+                    Shown::path(&dir),
                     nix::unistd::getegid(),
                     listen::SOCKET_DIR_MODE
                 );

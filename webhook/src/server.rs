@@ -11,6 +11,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
+use ipoib_host::outside_value::Shown;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -52,8 +53,8 @@ async fn serve(config: Config) -> io::Result<()> {
         format_args!(
             "listening on {} (kvp-path={}, profile={:?}, prefix-length={}, lock-timeout-ms={}, max-connections={})",
             config.bind,
-            config.kvp_path.display(),
-            config.profile.as_deref().unwrap_or(""),
+            Shown::path(&config.kvp_path),
+            Shown::new(config.profile.as_deref().unwrap_or("")),
             config.prefix_length,
             config.lock_timeout.as_millis(),
             config.max_connections

@@ -22,6 +22,7 @@ use std::ffi::OsString;
 use std::path::{Component, Path};
 
 use super::error::{CniError, Code};
+use crate::outside_value::Shown;
 
 /// The variable that names the pools' directory.
 pub const KVP_DIR_VAR: &str = "AZURE_IPOIB_KVP_DIR";
@@ -104,6 +105,7 @@ impl AllowedDir {
     }
 
     fn outside(&self, key: &str, dir: &str) -> CniError {
+        let dir = Shown::new(dir);
         CniError::new(Code::InvalidConfig, format!("{key} is outside {} ({dir})", self.var)).with_details(format!(
             "{key} must name a file beneath {dir}, with no \"..\" and no symlink; the node's admin sets {} in \
              the runtime's environment, and a network config cannot widen it",
@@ -112,7 +114,7 @@ impl AllowedDir {
     }
 
     fn unusable(&self, key: &str, value: &str) -> CniError {
-        let shown = crate::outside_value::Shown::new(value);
+        let shown = Shown::new(value);
         CniError::new(Code::InvalidConfig, format!("{key} cannot be checked: {} is not an absolute path", self.var))
             .with_details(format!(
                 "the runtime's environment has {}={shown:?}; the node's admin must set an absolute directory \
