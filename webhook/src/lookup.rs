@@ -1,5 +1,7 @@
-//! The webhook's side of the one lookup: the pool read off the event loop when its lock is
-//! busy, then the host crate's [`ipoib_host::lookup`] on the copy.
+//! The webhook's side of the one lookup: the pool copied under its lock, then the host crate's
+//! [`ipoib_host::lookup`] on the copy. Where a busy lock is waited for is the caller's choice:
+//! `routes` tries [`read_pool_with`] without waiting, and runs [`read_pool`], which waits, on a
+//! blocking thread so the event loop keeps serving.
 
 use std::path::Path;
 use std::time::Duration;
@@ -14,8 +16,8 @@ pub fn read_pool(path: &Path, timeout: Duration) -> Result<Vec<u8>, Why> {
     pool_file::read_locked(path, timeout).map_err(Why::Pool)
 }
 
-/// The same copy through `reader`, which keeps the file open between requests (one syscall and
-/// a path walk fewer per request; a replaced file is still seen at once).
+/// The same copy through `reader`, which keeps the file open between requests (no open: three
+/// syscalls and one of two path walks fewer per request; a replaced file is still seen at once).
 pub fn read_pool_with(reader: &mut PoolReader, timeout: Duration) -> Result<Vec<u8>, Why> {
     reader.read(timeout).map_err(Why::Pool)
 }

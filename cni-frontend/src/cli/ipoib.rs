@@ -6,12 +6,11 @@ use std::path::Path;
 
 use ipoib_host::lookup::SYSFS_ROOT;
 use ipoib_host::{lookup, Nic, Question, Source};
-use kvp_core::HwAddr;
 
 use super::args::Query;
 use super::check_config::Settings;
 use super::escape::{json_array, json_object, text};
-use super::pool::Snapshot;
+use super::pool::{mac_of_link_address, Snapshot};
 use super::report::CliError;
 
 /// Answers `query` from the pool at `path`, with `settings` (a config's, or the defaults).
@@ -36,13 +35,13 @@ pub fn run(
         Query::HwAddr(text_addr) => {
             // As ADD: the pool first, so a pool that is not ready fails the same way for every NIC.
             let snapshot = Snapshot::read(path)?;
-            let hwaddr = HwAddr::parse_text(text_addr.as_bytes()).map_err(|e| {
+            let mac = mac_of_link_address(text_addr.as_bytes()).map_err(|e| {
                 CliError::new(
                     format!("{:?} is not a hardware address: {e}", text(text_addr.as_bytes())),
                     "give it as `ip link` prints it: 20 bytes (IPoIB) or 6 bytes, in colon hex",
                 )
             })?;
-            let question = Question { nic: Nic::Mac(hwaddr.mac()), prefix_length: settings.prefix_length };
+            let question = Question { nic: Nic::Mac(mac), prefix_length: settings.prefix_length };
             let assigned = snapshot.lookup(question)?;
             let (mac, address) = (assigned.mac.to_string(), assigned.ip.to_string());
             answer(json, &[("mac", &mac), ("address", &address)], &address)

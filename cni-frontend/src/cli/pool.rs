@@ -1,7 +1,9 @@
-//! The CLI's one view of a pool: a copy read under hv_kvp_daemon's lock, and the host crate's
-//! lookup on it. The CLI's calls of kvp-core's record and `IPoIB_Data` API are here (the
-//! hardware-address parsers it also uses sit at the end of this file), so a change of that API
-//! touches one file of the CLI.
+//! The CLI's view of a pool's content: a copy read under hv_kvp_daemon's lock, and the host
+//! crate's lookup on it (`kvp`, `ipoib`, `doctor`). `ipoib --netns` alone hands the pool's path
+//! to the host crate's lookup instead, as ADD does, so that the NIC is read before the lock is
+//! taken. The CLI's calls of kvp-core's record, `IPoIB_Data` and hardware-address API are all
+//! here (the parsers at the end of this file), so a change of that API touches one file of the
+//! CLI.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
