@@ -61,11 +61,11 @@ impl From<Why> for CniError {
                     .with_details(format!("fallback by PCI device {} failed too: {error}", Shown::new(&pci)));
             }
             Why::PrefixTooLong { prefix, max, ip, mac } => {
-                return CniError::new(Code::InvalidConfig, "invalid ipam.prefixLength in network config").with_details(
-                    format!(
+                let details = format!(
                     "ipam.prefixLength is {prefix}, but the address for MAC {mac} is {ip}, which allows at most /{max}"
-                ),
-                )
+                );
+                return CniError::new(Code::InvalidConfig, "invalid ipam.prefixLength in network config")
+                    .with_details(details);
             }
         };
         CniError::new(code, msg).with_details(details)
