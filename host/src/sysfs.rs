@@ -7,8 +7,9 @@
 //! ```
 //!
 //! Both `<dev>` directories are the same device (the class entries link to the PCI ones). The
-//! CLI's `doctor` walks every port through [`infiniband_ports`]; ADD's fallback reads one port
-//! through [`mac_for_pci_device`]. Nothing else spells these paths.
+//! paths are built here alone: the CLI's `doctor` walks every port of every device with
+//! [`infiniband_class_dir`], [`ports_dir`] and [`gid0_path`] (in the order it prints them), and
+//! ADD's fallback reads one port with [`mac_for_pci_device`].
 //!
 //! The fallback: when the container's netns or link cannot be read, a netconf that carries the
 //! NIC's PCI address (`deviceID`) still identifies it. RDMA devices are listed under the PCI
@@ -17,7 +18,6 @@
 //! Only port 1 is read: Azure's InfiniBand VFs are single-port.
 #![forbid(unsafe_code)]
 
-use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::fs::File;
 use std::io::{self, Read};
@@ -35,7 +35,7 @@ const PCI_DEVICES_DIR: &str = "bus/pci/devices";
 const PCI_INFINIBAND_DIR: &str = "infiniband";
 /// Under an RDMA device: one directory per port, named by its number.
 const PORTS_DIR: &str = "ports";
-/// Under a port: entry 0 of its GID table, the one whose low 64 bits are the port GUID.
+/// Under a port: entry 0 of its GID table, whose low 64 bits are the port GUID.
 const GID0: &str = "gids/0";
 /// The port ADD's fallback reads: the only port of Azure's InfiniBand VFs.
 pub const FIRST_PORT: &str = "1";
@@ -115,7 +115,7 @@ pub fn mac_for_pci_device(sysfs_root: &Path, pci_addr: &str) -> Result<Mac, Sysf
         io::ErrorKind::NotFound => SysfsError::NoInfinibandDevice { path: ib_dir.clone() },
         _ => SysfsError::Io { path: ib_dir.clone(), error },
     })?;
-    let gid_path = port_gid_path(&ib_dir.join(ib_device), OsStr::new(FIRST_PORT));
+    let gid_path = gid0_path(&ports_dir(&ib_dir.join(ib_device)).join(FIRST_PORT));
     let gid_text = read_small(&gid_path).map_err(|error| SysfsError::Io { path: gid_path.clone(), error })?;
     let guid = port_guid_from_gid_text(&gid_text).map_err(|error| SysfsError::BadGid { path: gid_path, error })?;
     Ok(Mac::from_port_guid(guid))
@@ -126,50 +126,14 @@ pub fn infiniband_class_dir(sysfs_root: &Path) -> PathBuf {
     sysfs_root.join(INFINIBAND_CLASS_DIR)
 }
 
-/// The GID 0 file of port `port` (its directory name, `1`) of the RDMA device at `ib_device`.
-pub fn port_gid_path(ib_device: &Path, port: &OsStr) -> PathBuf {
-    ib_device.join(PORTS_DIR).join(port).join(GID0)
+/// `<ib_device>/ports`: one directory per port of the RDMA device at `ib_device`.
+pub fn ports_dir(ib_device: &Path) -> PathBuf {
+    ib_device.join(PORTS_DIR)
 }
 
-/// One port of an RDMA device, and what reading its GID 0 gave.
-#[derive(Debug)]
-pub struct Port<T> {
-    /// The RDMA device's name (`mlx5_0`).
-    pub device: OsString,
-    /// The port's directory name, its number (`1`).
-    pub port: OsString,
-    /// Its GID 0 file.
-    pub gid_path: PathBuf,
-    /// What the caller's reader made of that file.
-    pub gid: T,
-}
-
-/// Every port of every RDMA device under `<sysfs_root>/class/infiniband`, by device name then
-/// port name (byte order), each with `read_gid` of its GID 0 file.
-///
-/// The caller reads the file, so it chooses how (the CLI never blocks on a FIFO there) and what
-/// its errors say. A directory that cannot be listed adds no port: an unreadable or missing
-/// class directory gives an empty list, as a node without InfiniBand does.
-pub fn infiniband_ports<T>(sysfs_root: &Path, mut read_gid: impl FnMut(&Path) -> T) -> Vec<Port<T>> {
-    let class_dir = infiniband_class_dir(sysfs_root);
-    let mut ports = Vec::new();
-    for device in sorted_names(&class_dir) {
-        let device_dir = class_dir.join(&device);
-        for port in sorted_names(&device_dir.join(PORTS_DIR)) {
-            let gid_path = port_gid_path(&device_dir, &port);
-            let gid = read_gid(&gid_path);
-            ports.push(Port { device: device.clone(), port, gid_path, gid });
-        }
-    }
-    ports
-}
-
-/// The names in `dir`, sorted; none when it cannot be listed.
-fn sorted_names(dir: &Path) -> Vec<OsString> {
-    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
-    let mut names: Vec<OsString> = entries.filter_map(|entry| Some(entry.ok()?.file_name())).collect();
-    names.sort();
-    names
+/// `<port>/gids/0`: GID 0 of the port whose directory is `port`.
+pub fn gid0_path(port: &Path) -> PathBuf {
+    port.join(GID0)
 }
 
 /// `domain:bus:device.function` in hex, as sysfs names PCI devices: a 4- to 8-digit domain, 2-digit
@@ -319,33 +283,11 @@ mod tests {
     }
 
     #[test]
-    fn every_port_of_every_device_in_the_class_directory() {
-        let sysfs = FakeSysfs::new("class");
-        assert!(infiniband_ports(&sysfs.0, |_| ()).is_empty(), "no class directory: no port");
-        let class = sysfs.0.join("class/infiniband");
-        for (device, port, gid) in [("mlx5_1", "1", "b"), ("mlx5_0", "2", "a2"), ("mlx5_0", "1", "a1")] {
-            let gids = class.join(device).join("ports").join(port).join("gids");
-            fs::create_dir_all(&gids).unwrap();
-            fs::write(gids.join("0"), gid).unwrap();
-        }
-        // A device without ports, and a port without a GID file.
-        fs::create_dir_all(class.join("mlx5_2")).unwrap();
-        fs::create_dir_all(class.join("mlx5_3/ports/1")).unwrap();
-        let ports = infiniband_ports(&sysfs.0, |path| fs::read_to_string(path).map_err(|e| e.kind()));
-        let found: Vec<(&str, &str, Result<&str, io::ErrorKind>)> = ports
-            .iter()
-            .map(|p| (p.device.to_str().unwrap(), p.port.to_str().unwrap(), p.gid.as_deref().map_err(|e| *e)))
-            .collect();
-        assert_eq!(
-            found,
-            [
-                ("mlx5_0", "1", Ok("a1")),
-                ("mlx5_0", "2", Ok("a2")),
-                ("mlx5_1", "1", Ok("b")),
-                ("mlx5_3", "1", Err(io::ErrorKind::NotFound)),
-            ]
-        );
-        assert_eq!(ports[3].gid_path, class.join("mlx5_3/ports/1/gids/0"));
+    fn the_layout() {
+        let root = Path::new("/sys");
+        let device = infiniband_class_dir(root).join("mlx5_0");
+        assert_eq!(device, Path::new("/sys/class/infiniband/mlx5_0"));
+        assert_eq!(gid0_path(&ports_dir(&device).join("2")), Path::new("/sys/class/infiniband/mlx5_0/ports/2/gids/0"));
     }
 
     #[test]

@@ -249,37 +249,41 @@ fn pair_of(snapshot: Option<&Snapshot>, mac: kvp_core::Mac) -> Result<String, (S
 }
 
 fn check_ports(sys: &Path, snapshot: Option<&Snapshot>, list: &mut Checklist) {
-    let mut ports = sysfs::infiniband_ports(sys, read_text);
-    // In the order of the names as printed, as every list here.
-    ports.sort_by_cached_key(|p| (text(p.device.as_encoded_bytes()), text(p.port.as_encoded_bytes())));
-    for port in &ports {
-        let subject = format!("{} port {}", text(port.device.as_encoded_bytes()), text(port.port.as_encoded_bytes()));
-        let gid = match &port.gid {
-            Ok(gid) => gid,
-            Err(e) => {
-                let msg = format!("cannot read {}: {e}", escape::path(&port.gid_path));
-                list.add(Status::Warning, subject, msg, "is the port up? `ibstat`");
-                continue;
+    let ib_dir = sysfs::infiniband_class_dir(sys);
+    let devices = sorted_entries(&ib_dir).unwrap_or_default();
+    let mut ports = 0;
+    for (device, device_path) in devices {
+        for (port, port_path) in sorted_entries(&sysfs::ports_dir(&device_path)).unwrap_or_default() {
+            ports += 1;
+            let subject = format!("{device} port {port}");
+            let gid_path = sysfs::gid0_path(&port_path);
+            let gid = match read_text(&gid_path) {
+                Ok(gid) => gid,
+                Err(e) => {
+                    let msg = format!("cannot read {}: {e}", escape::path(&gid_path));
+                    list.add(Status::Warning, subject, msg, "is the port up? `ibstat`");
+                    continue;
+                }
+            };
+            let (mac, guid) = match mac_of_port_gid(gid.as_bytes()) {
+                Ok(found) => found,
+                Err(e) => {
+                    let msg = format!("{}: {e}", escape::path(&gid_path));
+                    list.add(Status::Warning, subject, msg, "the port has no GID yet; is it up? `ibstat`");
+                    continue;
+                }
+            };
+            match pair_of(snapshot, mac) {
+                Ok(address) => list.ok(subject, format!("GUID {guid}, MAC {mac}, address {address}")),
+                Err((status, msg, hint)) => list.add(status, subject, format!("GUID {guid}, MAC {mac}: {msg}"), hint),
             }
-        };
-        let (mac, guid) = match mac_of_port_gid(gid.as_bytes()) {
-            Ok(found) => found,
-            Err(e) => {
-                let msg = format!("{}: {e}", escape::path(&port.gid_path));
-                list.add(Status::Warning, subject, msg, "the port has no GID yet; is it up? `ibstat`");
-                continue;
-            }
-        };
-        match pair_of(snapshot, mac) {
-            Ok(address) => list.ok(subject, format!("GUID {guid}, MAC {mac}, address {address}")),
-            Err((status, msg, hint)) => list.add(status, subject, format!("GUID {guid}, MAC {mac}: {msg}"), hint),
         }
     }
-    if ports.is_empty() {
+    if ports == 0 {
         list.add(
             Status::Warning,
             "InfiniBand ports",
-            format!("none under {}", escape::path(&sysfs::infiniband_class_dir(sys))),
+            format!("none under {}", escape::path(&ib_dir)),
             "not an InfiniBand VM size, or the mlx5_ib driver is not loaded (`lsmod | grep mlx5_ib`)",
         );
     }
