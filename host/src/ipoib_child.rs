@@ -1,6 +1,7 @@
 //! Whether a link is an IPoIB child (`ip link add link ib0 name ib0.8001 type ipoib`, as
-//! ipoib-cni creates them): the one rule, for rtnetlink's answer (ADD's [`crate::link`]) and for
-//! a netdev's sysfs attributes (the CLI's `doctor`).
+//! ipoib-cni creates them): the one rule, for rtnetlink's answers (ADD's [`crate::link`], and
+//! `ipoib up`'s link dump in [`crate::vm`]) and for a netdev's sysfs attributes (the CLI's
+//! `doctor`).
 //!
 //! A child shares its parent's port GUID, hence the MAC `IPoIB_Data` names, so it cannot have an
 //! address of its own there. The kernel tells them apart by the link's lower link, its

@@ -14,6 +14,7 @@ use kvp_core::{HwAddr, Mac};
 
 use super::messages::{AddrInfo, Cidr, LinkInfo};
 use super::state::Owned;
+use crate::ipoib_child;
 use crate::lookup::{lookup, Nic, Question, Source};
 use crate::why::Why;
 
@@ -149,12 +150,13 @@ fn plan_link(inputs: &Inputs<'_>, name: String, link: Option<&LinkInfo>) -> Link
     plan(Some(mac), action)
 }
 
-/// The link `link` is a child of, if any: an IPoIB child (its `IFLA_LINK` is another link,
-/// [`crate::netlink::LinkReply::ipoib_parent`]'s rule), or a link stacked on a link of this
-/// netns with the same hardware address (a VLAN, say), which would map to the same pair.
+/// The link `link` is a child of, if any: an IPoIB child ([`crate::ipoib_child`]'s rule), or a
+/// link stacked on a link of this netns with the same hardware address (a VLAN, say), which
+/// would map to the same pair.
 fn parent_of<'a>(link: &LinkInfo, links: &'a [LinkInfo]) -> Option<&'a LinkInfo> {
     let lower = links.iter().find(|l| Some(l.index) == link.lower_index)?;
-    (link.is_infiniband() || (lower.address == link.address && !link.address.is_empty())).then_some(lower)
+    let ipoib_child = ipoib_child::parent_index(link.link_type, link.index, link.lower_index).is_some();
+    (ipoib_child || (lower.address == link.address && !link.address.is_empty())).then_some(lower)
 }
 
 /// An address and prefix as `ip` prints it.
