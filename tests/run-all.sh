@@ -50,6 +50,8 @@ cargo build --release -p azure-ipoib-webhook --target aarch64-unknown-linux-musl
 step "kvp-core as a library: pedantic lints, docs, doc examples, package"
 cargo clippy -p kvp-core -- -W clippy::pedantic -D warnings
 RUSTDOCFLAGS="-D warnings" cargo doc -p kvp-core --no-deps
+# The host crate is for reuse too (a VM agent): its docs build without a broken link.
+RUSTDOCFLAGS="-D warnings" cargo doc -p ipoib-host --no-deps
 cargo test --doc -p kvp-core
 # --allow-dirty lets a local run mid-change check it too; CI runs it on a clean clone.
 cargo publish --dry-run -p kvp-core --allow-dirty

@@ -1,7 +1,7 @@
 //! ipoib-host: everything of azure-ipoib-ipam-cni that touches the node, and the one lookup that
 //! the plugin, the CLI and the webhook share.
 //!
-//! - [`lookup`]: "which address does this NIC get, and if none, [`Why`]?";
+//! - [`lookup()`]: "which address does this NIC get, and if none, [`Why`]?";
 //! - [`pool_file`]: hv_kvp_daemon's pool, read under its lock (mapped, copied, or kept open);
 //! - [`link`] and [`netlink`]: a NIC's hardware address over rtnetlink in its netns;
 //! - [`sysfs`]: sysfs's InfiniBand layout, and the same NIC by PCI address from its port GID;

@@ -1,7 +1,7 @@
 //! What `ipoib up` would change on each link, decided from one look at the links, their
 //! addresses, the pool and the state: pure, so every rule is a unit test.
 //!
-//! For each link it asks the one lookup ([`crate::lookup`]) by the link's MAC, then:
+//! For each link it asks the one lookup ([`crate::lookup()`]) by the link's MAC, then:
 //! - the KVP address missing from the link: add it;
 //! - an address this command set earlier (the state) that is not the KVP address any more:
 //!   remove it, also when KVP lists no pair for the link at all;
