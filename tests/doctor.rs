@@ -303,3 +303,34 @@ fn names_from_the_node_are_escaped() {
     let json: serde_json::Value = serde_json::from_str(&node.doctor_in_time(&["--json"]).stdout).unwrap();
     assert!(json.to_string().contains("mlx5_\\\\u{1b}[2J"), "{json}");
 }
+
+#[test]
+fn the_host_side_says_whether_each_ipoib_netdev_carries_its_kvp_address() {
+    if !ipoib_test_support::root::needs_root("the_host_side_says_whether_each_ipoib_netdev_carries_its_kvp_address") {
+        return;
+    }
+    let node = FakeNode::healthy("doctor-host-side");
+    // The node's netns, with a link named as the fake sysfs names the IPoIB netdev.
+    let netns = ipoib_test_support::netns::Netns::new();
+    ipoib_test_support::netns::ip(&["-n", &netns.name, "link", "add", "ib0", "type", "veth", "peer", "name", "ib0p"]);
+    let doctor = || {
+        let out = std::process::Command::new("ip")
+            .args(["netns", "exec", &netns.name])
+            .arg(plugin_path())
+            .args(node.doctor_args(&[]))
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let out = doctor();
+    assert!(
+        out.contains("warning  IPoIB netdev ib0 addresses: does not carry its KVP address 172.16.1.2 (it has: none)"),
+        "{out}"
+    );
+    assert!(out.contains("ipoib up"), "the hint names the fix: {out}");
+    ipoib_test_support::netns::ip(&["-n", &netns.name, "addr", "add", "172.16.1.2/16", "dev", "ib0"]);
+    let out = doctor();
+    assert!(out.contains("ok       IPoIB netdev ib0 addresses: carries its KVP address (172.16.1.2/16)"), "{out}");
+    // Outside that netns there is no link ib0: no host-side line, as on the other fake nodes.
+    assert!(!node.doctor(&[]).stdout.contains("ib0 addresses"));
+}

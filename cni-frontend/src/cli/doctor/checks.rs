@@ -11,6 +11,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 use ipoib_host::ipoib_child::{self, ARPHRD_INFINIBAND};
 use ipoib_host::sysfs;
+use ipoib_host::vm::messages::{AddrInfo, LinkInfo};
+use ipoib_host::vm::plan::cidr_text;
+use ipoib_host::vm::rtnl::Rtnl;
 
 use crate::cli::args::DoctorOptions;
 use crate::cli::check_config;
@@ -299,6 +302,7 @@ fn check_netdevs(sys: &Path, snapshot: Option<&Snapshot>, list: &mut Checklist) 
         .into_iter()
         .filter(|(_, path)| attr(path, "type").and_then(|t| ipoib_child::sysfs_number(&t)) == Some(ARPHRD_INFINIBAND))
         .collect();
+    let host = (!netdevs.is_empty()).then(host_addresses);
     for (name, path) in &netdevs {
         let subject = format!("IPoIB netdev {name}");
         let parent = number(path, "ifindex")
@@ -321,11 +325,50 @@ fn check_netdevs(sys: &Path, snapshot: Option<&Snapshot>, list: &mut Checklist) 
             continue;
         };
         match pair_of(snapshot, mac) {
-            Ok(address) => list.ok(subject, format!("MAC {mac}, address {address}")),
+            Ok(address) => {
+                list.ok(subject, format!("MAC {mac}, address {address}"));
+                check_carried(name, &address, host.as_ref(), list);
+            }
             // The port line above carries the failure; here it is context.
             Err((_, msg, hint)) => list.add(Status::Warning, subject, format!("MAC {mac}: {msg}"), hint),
         }
     }
+}
+
+/// The links and addresses of this netns, over rtnetlink, or why they could not be listed.
+type HostAddresses = Result<(Vec<LinkInfo>, Vec<AddrInfo>), String>;
+
+fn host_addresses() -> HostAddresses {
+    let mut rtnl = Rtnl::open().map_err(|e| e.to_string())?;
+    Ok((rtnl.links().map_err(|e| e.to_string())?, rtnl.addresses().map_err(|e| e.to_string())?))
+}
+
+/// The host side of an IPoIB netdev: whether the link of that name in this netns carries its
+/// KVP address (`ipoib up` sets it). A netdev that sysfs lists but rtnetlink does not (a fake
+/// sysfs tree) gets no line.
+fn check_carried(name: &str, kvp_address: &str, host: Option<&HostAddresses>, list: &mut Checklist) {
+    let subject = format!("IPoIB netdev {name} addresses");
+    let (links, addresses) = match host {
+        Some(Ok(found)) => found,
+        Some(Err(e)) => return list.add(Status::Warning, subject, format!("cannot list them: {e}"), "run as root"),
+        None => return,
+    };
+    let Some(link) = links.iter().find(|l| l.name == name) else { return };
+    let carried: Vec<String> = addresses.iter().filter(|a| a.index == link.index).map(|a| cidr_text(a.cidr)).collect();
+    if carried.iter().any(|c| c.split('/').next() == Some(kvp_address)) {
+        list.ok(subject, format!("carries its KVP address ({})", carried.join(", ")));
+        return;
+    }
+    let has = if carried.is_empty() { "none".to_string() } else { carried.join(", ") };
+    list.add(
+        Status::Warning,
+        subject,
+        format!("does not carry its KVP address {kvp_address} (it has: {has})"),
+        format!(
+            "fine if pods get this NIC; for the VM itself run `{PLUGIN_NAME} ipoib up`, \
+             or `systemctl enable --now azure-ipoib-up.service` to keep it so"
+        ),
+    );
 }
 
 fn check_installed(bin_dir: &Path, list: &mut Checklist) {
