@@ -21,6 +21,12 @@ const MAC_A: &str = "00:15:5d:33:ff:0b";
 const MAC_B: &str = "00:15:5d:33:ff:0c";
 const MAC_C: &str = "00:15:5d:33:ff:0d";
 
+/// Whether `test` can run: root, and each of `tools` (program, Debian package) on PATH.
+fn can_run_with(test: &str, tools: &[(&str, &str)]) -> bool {
+    let ready = tools.iter().try_fold((), |(), (program, package)| tool(program, package));
+    can_run(test, ipoib_test_support::root::root().and(ready))
+}
+
 /// The "VM": a netns with veth links `ib0` and `ib1` (their peers `ib0p`, `ib1p` beside them).
 struct Vm {
     netns: Netns,
@@ -55,8 +61,17 @@ impl Vm {
 
     /// `ipoib up` run inside the netns, with this VM's pool and state.
     fn up_command(&self, pool: &Path, args: &[&str]) -> Command {
+        self.traced_up_command(&[], pool, args)
+    }
+
+    /// [`Vm::up_command`] under `strace` with `strace_args` (none: not traced).
+    fn traced_up_command(&self, strace_args: &[&str], pool: &Path, args: &[&str]) -> Command {
         let mut command = Command::new("ip");
-        command.args(["netns", "exec", &self.netns.name]).arg(plugin_path()).args(["ipoib", "up"]);
+        command.args(["netns", "exec", &self.netns.name]);
+        if !strace_args.is_empty() {
+            command.arg("strace").args(strace_args);
+        }
+        command.arg(plugin_path()).args(["ipoib", "up"]);
         command.arg("--path").arg(pool).arg("--state").arg(self.state()).args(args);
         command.env_clear().env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
         command
@@ -89,8 +104,7 @@ const LINKS: [&str; 4] = ["--link", "ib0", "--link", "ib1"];
 
 #[test]
 fn sets_the_addresses_once_keeps_foreign_ones_and_removes_what_kvp_dropped() {
-    let ready = ipoib_test_support::root::root().and_then(|()| tool("strace", "strace"));
-    if !can_run("sets_the_addresses_once_keeps_foreign_ones_and_removes_what_kvp_dropped", ready) {
+    if !can_run_with("sets_the_addresses_once_keeps_foreign_ones_and_removes_what_kvp_dropped", &[("strace", "strace")]) {
         return;
     }
     let vm = Vm::new("up-set");
@@ -106,10 +120,9 @@ fn sets_the_addresses_once_keeps_foreign_ones_and_removes_what_kvp_dropped() {
 
     // A second run: every link ok, and not one netlink change (strace sees every sendto).
     let strace = vm.dir.path("strace");
-    let mut command = Command::new("ip");
-    command.args(["netns", "exec", &vm.netns.name, "strace", "-f", "-e", "trace=sendto", "-o"]).arg(&strace);
-    command.arg(plugin_path()).args(["ipoib", "up", "--path"]).arg(vm.pool()).arg("--state").arg(vm.state());
-    let (code, stdout, stderr) = text(&command.args(LINKS).output().expect("strace ipoib up"));
+    let strace_args = ["-f", "-e", "trace=sendto", "-o", strace.to_str().unwrap()];
+    let traced = vm.traced_up_command(&strace_args, &vm.pool(), &LINKS).output().expect("strace ipoib up");
+    let (code, stdout, stderr) = text(&traced);
     assert_eq!((code, stdout.as_str()), (0, "ib0: ok 172.16.1.2/16\nib1: ok 172.16.1.3/16\n"), "{stderr}");
     let trace = std::fs::read_to_string(&strace).unwrap();
     // Two dumps (links, then addresses), and nothing else.
@@ -297,8 +310,7 @@ fn watch_retries_a_pool_locked_past_the_timeout_instead_of_taking_it_for_no_pair
 
 #[test]
 fn install_systemd_puts_a_hardened_unit_that_systemd_accepts() {
-    let ready = ipoib_test_support::root::root().and_then(|()| tool("systemd-analyze", "systemd"));
-    if !can_run("install_systemd_puts_a_hardened_unit_that_systemd_accepts", ready) {
+    if !can_run_with("install_systemd_puts_a_hardened_unit_that_systemd_accepts", &[("systemd-analyze", "systemd")]) {
         return;
     }
     let dir = TempDir::new("up-unit");
@@ -371,10 +383,8 @@ fn syscall_group(group: &str) -> std::collections::BTreeSet<String> {
 
 #[test]
 fn every_system_call_of_ipoib_up_passes_the_units_filter() {
-    let ready = ipoib_test_support::root::root()
-        .and_then(|()| tool("systemd-analyze", "systemd"))
-        .and_then(|()| tool("strace", "strace"));
-    if !can_run("every_system_call_of_ipoib_up_passes_the_units_filter", ready) {
+    let tools = [("systemd-analyze", "systemd"), ("strace", "strace")];
+    if !can_run_with("every_system_call_of_ipoib_up_passes_the_units_filter", &tools) {
         return;
     }
     // SystemCallFilter=@system-service, then ~@privileged @resources (deploy/systemd).
@@ -386,13 +396,8 @@ fn every_system_call_of_ipoib_up_passes_the_units_filter() {
     vm.write_pool(&[("00155D33FF0B", "172.16.1.2")]);
     let trace = vm.dir.path("trace");
     // A one-shot run that changes things, then a watch that sees a pool change and a SIGTERM.
-    let strace = |args: &[&str]| {
-        let mut command = Command::new("ip");
-        command.args(["netns", "exec", &vm.netns.name, "strace", "-f", "-qq", "-A", "-o"]).arg(&trace);
-        command.arg(plugin_path()).args(["ipoib", "up", "--path"]).arg(vm.pool()).arg("--state").arg(vm.state());
-        command.args(args);
-        command
-    };
+    let strace_args = ["-f", "-qq", "-A", "-o", trace.to_str().unwrap()];
+    let strace = |args: &[&str]| vm.traced_up_command(&strace_args, &vm.pool(), args);
     assert!(strace(&["--link", "ib0"]).status().unwrap().success());
     let mut watch = strace(&["--link", "ib0", "--watch"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
     std::thread::sleep(Duration::from_millis(500));
