@@ -33,6 +33,9 @@ use crate::cni::{CniError, CniVersion, Code, Command};
 use crate::outside_value::Shown;
 
 impl From<Why> for CniError {
+    // Only on failure: `#[cold]` puts it at the end of the hot section (hot-text.ld), so the
+    // code a successful ADD runs stays within two 64 KiB fault-around windows.
+    #[cold]
     fn from(why: Why) -> CniError {
         let msg = why.to_string();
         let (code, details) = match why {
@@ -73,6 +76,9 @@ impl From<Why> for CniError {
 }
 
 /// The pool file's failures, each with what to check.
+// Only on failure: `#[cold]` puts it at the end of the hot section (hot-text.ld), so the
+// code a successful ADD runs stays within two 64 KiB fault-around windows.
+#[cold]
 fn pool_file_error(e: PoolFileError) -> CniError {
     let (code, details) = match &e.kind {
         PoolFileErrorKind::Missing => {

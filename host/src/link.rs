@@ -160,6 +160,9 @@ impl LinkError {
 }
 
 impl fmt::Display for LinkError {
+    // Only on failure: `#[cold]` puts it at the end of the hot section (hot-text.ld), so the
+    // code a successful ADD runs stays within two 64 KiB fault-around windows.
+    #[cold]
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let link = &self.link;
         let netns = || link.netns.as_deref().map_or_else(|| "(current)".into(), |p| Shown::path(p).to_string());

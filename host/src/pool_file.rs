@@ -142,6 +142,9 @@ impl PoolFileError {
 }
 
 impl fmt::Display for PoolFileError {
+    // Only on failure: `#[cold]` puts it at the end of the hot section (hot-text.ld), so the
+    // code a successful ADD runs stays within two 64 KiB fault-around windows.
+    #[cold]
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let p = Shown::path(&self.path);
         match &self.kind {

@@ -81,6 +81,7 @@ impl Why {
     /// kvp-core's answer for the pool at `path`, as a reason. kvp-core's error is
     /// `#[non_exhaustive]` (it is a published no_std crate), so this is the one place that needs a
     /// wildcard: a new kvp-core error is a malformed pool until it gets a variant here.
+    #[cold]
     pub fn from_resolve(error: ResolveError, path: PathBuf) -> Why {
         match error {
             ResolveError::EmptyPool { trailing } => Why::PoolEmpty { path, trailing },
@@ -115,6 +116,9 @@ impl From<PoolFileError> for Why {
 }
 
 impl fmt::Display for Why {
+    // Only on failure: `#[cold]` puts it at the end of the hot section (hot-text.ld), so the
+    // code a successful ADD runs stays within two 64 KiB fault-around windows.
+    #[cold]
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Why::Pool(e) => write!(f, "{e}"),
