@@ -104,7 +104,8 @@ const LINKS: [&str; 4] = ["--link", "ib0", "--link", "ib1"];
 
 #[test]
 fn sets_the_addresses_once_keeps_foreign_ones_and_removes_what_kvp_dropped() {
-    if !can_run_with("sets_the_addresses_once_keeps_foreign_ones_and_removes_what_kvp_dropped", &[("strace", "strace")]) {
+    if !can_run_with("sets_the_addresses_once_keeps_foreign_ones_and_removes_what_kvp_dropped", &[("strace", "strace")])
+    {
         return;
     }
     let vm = Vm::new("up-set");
