@@ -159,8 +159,11 @@ fn sets_the_addresses_once_keeps_foreign_ones_and_removes_what_kvp_dropped() {
     let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(json[0]["status"], "set");
     assert_eq!(json[0]["address"], "172.16.1.8/16");
-    assert_eq!(json[0]["removed"], "172.16.1.7/16");
-    assert_eq!(json[0]["dry_run"], "true");
+    assert_eq!(json[0]["removed"], serde_json::json!(["172.16.1.7/16"]));
+    assert_eq!(
+        (&json[0]["set_up"], &json[0]["no_pair"], &json[0]["dry_run"]),
+        (&false.into(), &false.into(), &true.into())
+    );
     assert_eq!(vm.addresses("ib0"), ["10.9.9.9/24", "172.16.1.7/16"], "a dry run changes nothing");
 }
 

@@ -11,7 +11,7 @@ use ipoib_host::vm::up::{once, Outcome, Settings, UpError};
 use ipoib_host::vm::watch::watch;
 
 use super::args::UpOptions;
-use super::escape::{json_array, json_object, text};
+use super::escape::{json_array, json_string, text};
 use super::pool::LOCK_TIMEOUT;
 use super::report::CliError;
 
@@ -106,22 +106,31 @@ fn line(report: &LinkReport, dry_run: bool) -> String {
     line
 }
 
+/// One link as a JSON object: strings, an array of the addresses removed, and booleans.
 fn json_line(report: &LinkReport, dry_run: bool) -> String {
-    let mac = report.mac.map(|m| m.to_string()).unwrap_or_default();
-    let address = report.address.map(cidr_text).unwrap_or_default();
-    let removed = report.removed.iter().map(|c| cidr_text(*c)).collect::<Vec<_>>().join(",");
-    let set_up = report.set_up.to_string();
-    let dry_run = dry_run.to_string();
-    json_object(&[
-        ("link", &report.name),
-        ("status", report.status.word()),
-        ("mac", &mac),
-        ("address", &address),
-        ("removed", &removed),
-        ("set_up", &set_up),
-        ("note", &report.note),
-        ("dry_run", &dry_run),
-    ])
+    let mut out = String::from("{");
+    let string = |out: &mut String, key: &str, value: &str| {
+        json_string(out, key);
+        out.push(':');
+        json_string(out, value);
+        out.push(',');
+    };
+    string(&mut out, "link", &report.name);
+    string(&mut out, "status", report.status.word());
+    string(&mut out, "mac", &report.mac.map(|m| m.to_string()).unwrap_or_default());
+    string(&mut out, "address", &report.address.map(cidr_text).unwrap_or_default());
+    json_string(&mut out, "removed");
+    out.push_str(":[");
+    for (i, cidr) in report.removed.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        json_string(&mut out, &cidr_text(*cidr));
+    }
+    out.push_str("],");
+    string(&mut out, "note", &report.note);
+    out.push_str(&format!("\"set_up\":{},\"no_pair\":{},\"dry_run\":{dry_run}}}", report.set_up, report.pair_missing));
+    out
 }
 
 fn up_error(e: &UpError) -> CliError {
