@@ -50,10 +50,15 @@ echo "   carries 00:15:5d:33:ff:0b, the MAC that address maps to (port GUID byte
 conf='{"cniVersion":"0.3.1","name":"hostdev-net","type":"host-device","device":"'"$host_nic"'",
 "ipam":{"type":"azure-ipoib-ipam-cni","kvpPath":"'"$pool"'"}}'
 
+# The sample pool is not under /var/lib/hyperv, so the "runtime" here does what a node's admin
+# does for another pool directory: AZURE_IPOIB_KVP_DIR in the runtime's environment, which
+# host-device passes on to its IPAM plugin (a netconf cannot widen it; README, "Where netconf
+# paths may lead").
 invoke() {
     local command=$1 stdin=$2 status=0 out
     out=$(env -i CNI_COMMAND="$command" CNI_CONTAINERID=demo CNI_NETNS="/var/run/netns/$netns" \
-        CNI_IFNAME=net1 CNI_PATH="$cni_path" /usr/lib/cni/host-device <<<"$stdin") || status=$?
+        CNI_IFNAME=net1 CNI_PATH="$cni_path" AZURE_IPOIB_KVP_DIR="$(dirname "$pool")" \
+        /usr/lib/cni/host-device <<<"$stdin") || status=$?
     out=$(tr -d ' \n' <<<"$out") # host-device indents its JSON; the values hold no spaces
     echo "stdin:  $(tr -d '\n' <<<"$stdin" | sed "s|$PWD/|…/|")"
     echo "stdout: ${out:-(empty)}"

@@ -47,6 +47,9 @@ done
 cargo build --release --target aarch64-unknown-linux-musl
 cargo build --release -p azure-ipoib-webhook --target aarch64-unknown-linux-musl
 
+step "the quick start's demo: the real host-device chain on the sample pool"
+cni-frontend/demo.sh
+
 step "kvp-core as a library: pedantic lints, docs, doc examples, package"
 cargo clippy -p kvp-core -- -W clippy::pedantic -D warnings
 RUSTDOCFLAGS="-D warnings" cargo doc -p kvp-core --no-deps
