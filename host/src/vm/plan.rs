@@ -122,7 +122,7 @@ fn plan_link(inputs: &Inputs<'_>, name: String, link: Option<&LinkInfo>) -> Link
     let mac = HwAddr::from_bytes(&link.address).map(|h| h.mac());
     let plan = |mac, action| LinkPlan { name: link.name.clone(), index: link.index, mac, action };
     if let Some(parent) = parent_of(link, inputs.links) {
-        return plan(mac.ok(), Action::Child { parent: parent.name.clone() });
+        return plan(mac.ok(), Action::Child { parent });
     }
     let mac = match mac {
         Ok(mac) => mac,
@@ -153,10 +153,15 @@ fn plan_link(inputs: &Inputs<'_>, name: String, link: Option<&LinkInfo>) -> Link
 /// The link `link` is a child of, if any: an IPoIB child ([`crate::ipoib_child`]'s rule), or a
 /// link stacked on a link of this netns with the same hardware address (a VLAN, say), which
 /// would map to the same pair.
-fn parent_of<'a>(link: &LinkInfo, links: &'a [LinkInfo]) -> Option<&'a LinkInfo> {
-    let lower = links.iter().find(|l| Some(l.index) == link.lower_index)?;
-    let ipoib_child = ipoib_child::parent_index(link.link_type, link.index, link.lower_index).is_some();
-    (ipoib_child || (lower.address == link.address && !link.address.is_empty())).then_some(lower)
+fn parent_of(link: &LinkInfo, links: &[LinkInfo]) -> Option<String> {
+    let lower = link.lower_index?;
+    let lower_link = links.iter().find(|l| l.index == lower);
+    if ipoib_child::parent_index(link.link_type, link.index, link.lower_index).is_some() {
+        // A child even when its parent is in another netns.
+        return Some(lower_link.map_or_else(|| format!("ifindex {lower}"), |l| l.name.clone()));
+    }
+    let lower_link = lower_link?;
+    (lower_link.address == link.address && !link.address.is_empty()).then(|| lower_link.name.clone())
 }
 
 /// An address and prefix as `ip` prints it.
@@ -248,10 +253,14 @@ mod tests {
         child.lower_index = Some(2);
         let mut ib_child = link(5, "ib9", [0; 6], true);
         (ib_child.link_type, ib_child.lower_index) = (ARPHRD_INFINIBAND, Some(2));
-        let links = [link(2, "ib0", MAC_A, true), child, ib_child];
+        // An IPoIB child whose parent is in another netns is a child all the same.
+        let mut orphan = link(6, "ib8", MAC_A, true);
+        (orphan.link_type, orphan.lower_index) = (ARPHRD_INFINIBAND, Some(40));
+        let links = [link(2, "ib0", MAC_A, true), child, ib_child, orphan];
         let plans = run(&links, &[], &Owned::default(), "NUMPAIRS:1|00155D33FF0B:172.16.1.2").unwrap();
         assert_eq!(plans[1].action, Action::Child { parent: "ib0".into() });
         assert_eq!(plans[2].action, Action::Child { parent: "ib0".into() });
+        assert_eq!(plans[3].action, Action::Child { parent: "ifindex 40".into() });
     }
 
     #[test]
