@@ -99,7 +99,10 @@ pub fn watch(settings: &Settings, report: &mut dyn FnMut(&Outcome)) -> Result<Si
         let mut changed = false;
         if ready(inotify_fd) {
             let events = inotify.read_events().unwrap_or_default();
-            changed |= events.iter().any(|e| e.name.is_some() && e.name == pool_name);
+            // An overflowed queue lost events: something may have changed.
+            changed |= events
+                .iter()
+                .any(|e| (e.name.is_some() && e.name == pool_name) || e.mask.contains(AddWatchFlags::IN_Q_OVERFLOW));
         }
         if ready(links_fd) {
             // A socket error (the queue overflowed) means something changed too.
