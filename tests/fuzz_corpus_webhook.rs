@@ -25,3 +25,16 @@ fn issue_17_a_long_string_of_the_wrong_type_is_quoted_bounded() {
     .unwrap();
     webhook_checks::profile_request(&input);
 }
+
+/// A MAC of control characters: `Shown` bounded the bytes it read to 256, but each DEL is
+/// escaped as six (`\u{7f}`), so the 400's text ran to about 1.5 KiB. The bound now holds for
+/// what is written; the fuzz smoke's 30 s found it.
+#[test]
+fn a_mac_of_control_characters_is_quoted_bounded_after_escaping() {
+    let input = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../fuzz/regressions/profile_request/mac-of-control-characters"),
+    )
+    .unwrap();
+    webhook_checks::profile_request(&input);
+}

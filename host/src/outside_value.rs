@@ -1,5 +1,6 @@
 //! Values from outside (the environment, the config, paths, a client's request) as messages
-//! show them: at most [`MAX_SHOWN`] bytes, with the cut marked, and no raw control byte.
+//! show them: at most [`MAX_SHOWN`] bytes as written, escapes included, with the cut marked, and
+//! no raw control byte.
 //!
 //! A runtime copies the plugin's error into its logs and events, and a message that echoed a
 //! 3 MiB `kvpPath` or a 128 KiB `CNI_NETNS` whole would put that much in every log line. A few
@@ -81,23 +82,47 @@ impl<'a> Shown<'a> {
     }
 }
 
-impl fmt::Display for Shown<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (text, cut) = self.head();
+impl Shown<'_> {
+    /// The shown part escaped (`"` too when `quoted`), at most the limit in bytes once escaped,
+    /// and whether anything was cut. The bound is on what is written, not on what is read: an
+    /// escape is up to six bytes for one byte of input (`\u{7f}`), and a message must stay short
+    /// whatever the value holds.
+    fn escaped(&self, quoted: bool) -> (String, bool) {
+        let (text, mut cut) = self.head();
+        let mut out = String::with_capacity(text.len().min(self.limit));
         for c in text.chars() {
-            if needs_escape(c) {
-                // By hand, not `char::escape_debug`: that brings Unicode tables into the binary.
-                match c {
-                    '\n' => f.write_str("\\n")?,
-                    '\r' => f.write_str("\\r")?,
-                    '\t' => f.write_str("\\t")?,
-                    '\\' => f.write_str("\\\\")?,
-                    other => write!(f, "\\u{{{:x}}}", u32::from(other))?,
-                }
-            } else {
-                fmt::Write::write_char(f, c)?;
+            let before = out.len();
+            push_escaped(&mut out, c, quoted);
+            if out.len() > self.limit {
+                out.truncate(before);
+                cut = true;
+                break;
             }
         }
+        (out, cut)
+    }
+}
+
+/// Appends `c` to `out`, escaped when it must be. By hand, not `char::escape_debug`: that brings
+/// Unicode tables into the binary.
+fn push_escaped(out: &mut String, c: char, quoted: bool) {
+    match c {
+        '\n' => out.push_str("\\n"),
+        '\r' => out.push_str("\\r"),
+        '\t' => out.push_str("\\t"),
+        '\\' => out.push_str("\\\\"),
+        '"' if quoted => out.push_str("\\\""),
+        c if needs_escape(c) => {
+            let _ = fmt::Write::write_fmt(out, format_args!("\\u{{{:x}}}", u32::from(c)));
+        }
+        c => out.push(c),
+    }
+}
+
+impl fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (text, cut) = self.escaped(false);
+        f.write_str(&text)?;
         if cut {
             write!(f, "…({} bytes)", self.value.len())?;
         }
@@ -114,10 +139,12 @@ fn needs_escape(c: char) -> bool {
 
 impl fmt::Debug for Shown<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.head() {
-            (text, false) => write!(f, "{text:?}"),
-            (text, true) => write!(f, "{text:?}…({} bytes)", self.value.len()),
+        let (text, cut) = self.escaped(true);
+        write!(f, "\"{text}\"")?;
+        if cut {
+            write!(f, "…({} bytes)", self.value.len())?;
         }
+        Ok(())
     }
 }
 
@@ -131,6 +158,19 @@ mod tests {
         assert_eq!(format!("{:?}", Shown::new("a\"b")), r#""a\"b""#);
         assert_eq!(Shown::path(Path::new(OsStr::from_bytes(b"/ns\xff"))).to_string(), "/ns\u{fffd}");
         assert_eq!(Shown::new(&"x".repeat(MAX_SHOWN)).to_string().len(), MAX_SHOWN);
+    }
+
+    #[test]
+    fn the_bound_holds_for_what_is_written_escapes_included() {
+        let controls = "\u{7f}".repeat(300);
+        let shown = Shown::new(&controls).to_string();
+        assert!(shown.starts_with("\\u{7f}\\u{7f}") && shown.ends_with("…(300 bytes)"), "{shown}");
+        assert!(shown.len() <= MAX_SHOWN + "…(300 bytes)".len(), "{} bytes", shown.len());
+        let quoted = format!("{:?}", Shown::new(&controls));
+        assert!(quoted.len() <= MAX_SHOWN + 2 + "…(300 bytes)".len(), "{} bytes", quoted.len());
+        // An escape is never cut in two: the text ends on a whole one.
+        assert!(shown.trim_end_matches("…(300 bytes)").ends_with("\\u{7f}"), "{shown}");
+        assert_eq!(format!("{:?}", Shown::new("a\"b\\c\n")), r#""a\"b\\c\n""#);
     }
 
     #[test]
