@@ -289,7 +289,8 @@ fn check_other_netns(target: &OwnedFd, own: &OwnedFd) -> Result<(), LinkErrorKin
     Ok(())
 }
 
-fn route_socket() -> Result<OwnedFd, Errno> {
+/// An rtnetlink socket in the calling thread's netns (`ipoib up`'s sockets are these too).
+pub(crate) fn route_socket() -> Result<OwnedFd, Errno> {
     socket(AddressFamily::Netlink, SockType::Raw, SockFlag::SOCK_CLOEXEC, SockProtocol::NetlinkRoute)
 }
 
@@ -375,7 +376,8 @@ fn query_hwaddr(socket: &OwnedFd, link: &LinkName) -> Result<HwAddr, LinkError> 
     HwAddr::from_bytes(answer.address).map_err(|e| error(LinkErrorKind::UnsupportedAddress(e)))
 }
 
-fn retry_on_eintr<T>(mut call: impl FnMut() -> Result<T, Errno>) -> Result<T, Errno> {
+/// `call`, again for as long as a signal interrupts it.
+pub(crate) fn retry_on_eintr<T>(mut call: impl FnMut() -> Result<T, Errno>) -> Result<T, Errno> {
     loop {
         match call() {
             Err(Errno::EINTR) => {}

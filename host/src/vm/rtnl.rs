@@ -8,14 +8,13 @@
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
 use nix::errno::Errno;
-use nix::sys::socket::{
-    bind, recv, sendto, socket, AddressFamily, MsgFlags, NetlinkAddr, SockFlag, SockProtocol, SockType,
-};
+use nix::sys::socket::{bind, recv, sendto, MsgFlags, NetlinkAddr};
 
 use super::messages::{
     self, answer_of, change_address, dump_addresses, dump_links, parse_address, parse_link, set_link_up, AddrInfo,
     Cidr, LinkInfo, MessageError, RTMGRP_LINK, RTM_DELADDR, RTM_NEWADDR,
 };
+use crate::link::{retry_on_eintr, route_socket};
 use crate::netlink::RTM_NEWLINK;
 
 /// A dump's datagrams are at most a page or two; this holds any of them whole.
@@ -188,18 +187,5 @@ impl LinkEvents {
 impl AsFd for LinkEvents {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.socket.as_fd()
-    }
-}
-
-fn route_socket() -> Result<OwnedFd, Errno> {
-    socket(AddressFamily::Netlink, SockType::Raw, SockFlag::SOCK_CLOEXEC, SockProtocol::NetlinkRoute)
-}
-
-fn retry_on_eintr<T>(mut call: impl FnMut() -> Result<T, Errno>) -> Result<T, Errno> {
-    loop {
-        match call() {
-            Err(Errno::EINTR) => {}
-            result => return result,
-        }
     }
 }
