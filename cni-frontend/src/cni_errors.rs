@@ -37,8 +37,8 @@ impl From<Why> for CniError {
     // code a successful ADD runs stays within two 64 KiB fault-around windows.
     #[cold]
     fn from(why: Why) -> CniError {
-        let msg = why.to_string();
-        let (code, details) = match why {
+        // The message is `Why`'s own wording, but where an arm says otherwise.
+        let (code, details) = match &why {
             Why::Pool(e) => return pool_file_error(e),
             Why::PoolEmpty { .. } => {
                 (Code::TryAgainLater, "the host has not pushed KVP data to hv_kvp_daemon yet; retry later".into())
@@ -47,21 +47,20 @@ impl From<Why> for CniError {
                 Code::TryAgainLater,
                 "the host publishes it on InfiniBand VM sizes once the IB NICs are up; retry later".into(),
             ),
-            Why::Malformed { path, .. } => (Code::MalformedIpoibData, format!("in KVP pool {}", Shown::path(&path))),
+            Why::Malformed { path, .. } => (Code::MalformedIpoibData, format!("in KVP pool {}", Shown::path(path))),
             Why::NoPair { .. } => (
                 Code::NoAddressForNic,
                 "the NIC is not one the host assigned an IPoIB address to, or the host has not published it yet".into(),
             ),
-            Why::NetnsMissing(e) => return CniError::new(Code::UnknownContainer, e.to_string()),
-            Why::NetnsIsOwn(e) => return CniError::new(Code::InvalidNetns, e.to_string()),
+            Why::NetnsMissing(_) => (Code::UnknownContainer, String::new()),
+            Why::NetnsIsOwn(_) => (Code::InvalidNetns, String::new()),
             Why::IpoibChild(_) => (Code::IpoibChildLink, CHILD_DETAILS.into()),
-            Why::NicUnreadable { link, fallback: None } => {
-                return CniError::new(Code::NicLookupFailed, link.to_string())
-            }
-            Why::NicUnreadable { link, fallback: Some(fallback) } => {
-                let (pci, error) = *fallback;
-                return CniError::new(Code::NicLookupFailed, link.to_string())
-                    .with_details(format!("fallback by PCI device {} failed too: {error}", Shown::new(&pci)));
+            // The message names the link alone; the fallback's failure goes to the details.
+            Why::NicUnreadable { link, fallback } => {
+                let details = fallback.as_deref().map_or_else(String::new, |(pci, error)| {
+                    format!("fallback by PCI device {} failed too: {error}", Shown::new(pci))
+                });
+                return CniError::new(Code::NicLookupFailed, link.to_string()).with_details(details);
             }
             Why::PrefixTooLong { prefix, max, ip, mac } => {
                 let details = format!(
@@ -71,7 +70,7 @@ impl From<Why> for CniError {
                     .with_details(details);
             }
         };
-        CniError::new(code, msg).with_details(details)
+        CniError::new(code, why.to_string()).with_details(details)
     }
 }
 
@@ -79,7 +78,7 @@ impl From<Why> for CniError {
 // Only on failure: `#[cold]` puts it at the end of the hot section (hot-text.ld), so the
 // code a successful ADD runs stays within two 64 KiB fault-around windows.
 #[cold]
-fn pool_file_error(e: PoolFileError) -> CniError {
+fn pool_file_error(e: &PoolFileError) -> CniError {
     let (code, details) = match &e.kind {
         PoolFileErrorKind::Missing => {
             (Code::TryAgainLater, "hv_kvp_daemon (package hyperv-daemons) creates it; is it running?")
