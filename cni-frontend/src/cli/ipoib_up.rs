@@ -44,7 +44,10 @@ pub fn run(options: &UpOptions, stdout: &mut dyn Write, stderr: &mut dyn Write) 
         Ok(reports) => {
             let fresh: Vec<LinkReport> = reports
                 .iter()
-                .filter(|r| last.insert(r.name.clone(), line(r, false)).as_ref() != Some(&line(r, false)))
+                .filter(|r| {
+                    let now = line(r, false);
+                    last.insert(r.name.clone(), now.clone()).as_ref() != Some(&now)
+                })
                 .cloned()
                 .collect();
             if !fresh.is_empty() {
